@@ -1,0 +1,41 @@
+"""CloudStamp signing engine: preflight, PAdES signing, time stamping, verification.
+
+A plain Python package: it imports nothing from Odoo, so it can be tested and
+benchmarked on its own. The Odoo addon wraps it in ``models/``.
+"""
+
+from .config import (
+    HttpTsaConfig,
+    PreflightLimits,
+    SignatureAction,
+    SignatureRequest,
+    SigningOptions,
+)
+from .errors import (
+    CloudStampEngineError,
+    KeyMaterialError,
+    PreflightRefusal,
+    RefusalCode,
+    SigningError,
+    TimestampError,
+)
+from .pki import (
+    ServicePki,
+    SigningIdentity,
+    generate_service_pki,
+    load_pem_certificates,
+)
+from .preflight import PreflightResult, preflight, preflight_send
+from .signing import DocumentSigner
+from .timestamps import EmbeddedTimeStamper, Rfc3161HttpServer, http_timestamper
+from .verify import SignatureReport, Verdict, VerificationReport, verify_pdf
+
+__all__ = [
+    'CloudStampEngineError', 'DocumentSigner', 'EmbeddedTimeStamper',
+    'HttpTsaConfig', 'KeyMaterialError', 'PreflightLimits', 'PreflightRefusal',
+    'PreflightResult', 'RefusalCode', 'Rfc3161HttpServer', 'ServicePki',
+    'SignatureAction', 'SignatureReport', 'SignatureRequest', 'SigningError',
+    'SigningIdentity', 'SigningOptions', 'TimestampError', 'Verdict',
+    'VerificationReport', 'generate_service_pki', 'http_timestamper',
+    'load_pem_certificates', 'preflight', 'preflight_send', 'verify_pdf',
+]

@@ -1,0 +1,70 @@
+"""Sample PDFs built on the fly for the engine's tests and benchmark."""
+
+from __future__ import annotations
+
+import io
+import os
+
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen import canvas
+
+pdfmetrics.registerFont(UnicodeCIDFont('HeiseiMin-W3'))
+
+
+def contract_pdf(title: str = '業務委託契約書 / Service Agreement',
+                 pages: int = 1, padding_bytes: int = 0) -> bytes:
+    """A small contract; ``padding_bytes`` of incompressible data are embedded
+    as an image-like stream to reach a target file size."""
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4, pageCompression=0)
+    for page in range(1, pages + 1):
+        c.setFont('HeiseiMin-W3', 14)
+        c.drawString(72, 770, title)
+        c.drawString(72, 740, f'第{page}条 本契約の目的 (Article {page})')
+        c.showPage()
+    c.save()
+    data = buf.getvalue()
+    if padding_bytes:
+        data = _with_padding(data, padding_bytes)
+    return data
+
+
+def _with_padding(data: bytes, size: int) -> bytes:
+    """Attach an embedded file of random (incompressible) bytes."""
+    from pyhanko.pdf_utils import embed
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.pdf_utils.writer import copy_into_new_writer
+
+    writer = copy_into_new_writer(PdfFileReader(io.BytesIO(data)))
+    spec = embed.FileSpec(
+        file_spec_string='annex.bin',
+        embedded_data=embed.EmbeddedFileObject.from_file_data(
+            writer, data=os.urandom(size), compress=False
+        ),
+    )
+    embed.embed_file(writer, spec)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def encrypted_pdf(user_password: str, owner_password: str,
+                  permissions: int | None = None) -> bytes:
+    """An AES-256 encrypted contract; ``permissions`` are the /P flags."""
+    from pyhanko.pdf_utils.crypt import StandardSecurityHandler
+    from pyhanko.pdf_utils.crypt.permissions import StandardPermissions
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.pdf_utils.writer import copy_into_new_writer
+
+    writer = copy_into_new_writer(PdfFileReader(io.BytesIO(contract_pdf())))
+    kwargs = {}
+    if permissions is not None:
+        kwargs['perms'] = StandardPermissions(permissions)
+    writer._assign_security_handler(StandardSecurityHandler.build_from_pw(
+        owner_password, user_password, **kwargs
+    ))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

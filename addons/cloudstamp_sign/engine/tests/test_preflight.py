@@ -1,0 +1,135 @@
+import hashlib
+import io
+
+import pytest
+from pyhanko.pdf_utils.crypt.permissions import StandardPermissions
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+
+from .. import (
+    PreflightLimits,
+    PreflightRefusal,
+    RefusalCode,
+    preflight,
+    preflight_send,
+)
+from .pdf_samples import contract_pdf, encrypted_pdf
+
+MB = 1024 * 1024
+
+
+def refusal(data, name='doc.pdf', limits=PreflightLimits()):
+    with pytest.raises(PreflightRefusal) as info:
+        preflight(data, name, limits)
+    return info.value
+
+
+def test_accepts_a_pdf_with_page_count_size_and_sha256():
+    data = contract_pdf(pages=3)
+    result = preflight(data, 'contract.pdf')
+    assert result.page_count == 3
+    assert result.size == len(data)
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_judges_by_content_not_by_name():
+    png = b'\x89PNG\r\n\x1a\n' + b'\x00' * 200
+    assert refusal(png, 'looks-like.pdf').code == RefusalCode.NOT_PDF
+    # and a real PDF with a wrong extension is fine
+    assert preflight(contract_pdf(), 'scan.png').page_count == 1
+
+
+def test_empty_file():
+    assert refusal(b'').code == RefusalCode.EMPTY
+
+
+@pytest.mark.parametrize('damage', [
+    lambda d: d[: len(d) // 2],                       # truncated
+    lambda d: d.replace(b'xref', b'xxxx').replace(b'/Root', b'/Ruut'),
+    lambda d: b'%PDF-1.7\n' + b'garbage ' * 100,         # header only
+])
+def test_damaged_files_are_refused(damage):
+    assert refusal(damage(contract_pdf())).code == RefusalCode.DAMAGED
+
+
+def test_password_protected_file_is_refused():
+    error = refusal(encrypted_pdf('secret', 'owner'), '契約書.pdf')
+    assert error.code == RefusalCode.ENCRYPTED
+    assert 'パスワード' in error.message('ja') and '契約書.pdf' in error.message('ja')
+    assert 'password' in error.message('en')
+
+
+@pytest.mark.parametrize('allowed', [
+    # printing only: no modification, no annotations, no form filling
+    StandardPermissions.ALLOW_PRINTING,
+    # everything but form filling / annotations (signing adds a form field)
+    StandardPermissions.ALLOW_PRINTING | StandardPermissions.ALLOW_MODIFICATION_GENERIC,
+    # everything but generic modification
+    StandardPermissions.ALLOW_ANNOTS_FORM_FILLING | StandardPermissions.ALLOW_FORM_FILLING,
+])
+def test_permissions_forbidding_signing_are_refused(allowed):
+    error = refusal(encrypted_pdf('', 'owner', allowed))
+    assert error.code == RefusalCode.PERMISSIONS
+    # The product's own wording (FAQ)
+    assert 'PDFのセキュリティ設定により署名が禁止されていないかご確認ください' in error.message('ja')
+
+
+def test_owner_password_with_full_permissions_is_accepted():
+    assert preflight(encrypted_pdf('', 'owner')).page_count == 1
+
+
+def _certified(data, permission, pki):
+    writer = IncrementalPdfFileWriter(io.BytesIO(data))
+    meta = signers.PdfSignatureMetadata(
+        field_name='Certification', certify=True, docmdp_permissions=permission,
+    )
+    out = signers.sign_pdf(writer, meta, signer=signers.SimpleSigner.load_pkcs12_data(
+        _pkcs12(pki), other_certs=[], passphrase=None))
+    return out.getvalue()
+
+
+def _pkcs12(pki):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    return pkcs12.serialize_key_and_certificates(
+        b'test', serialization.load_pem_private_key(pki.signer_key_pem, None),
+        x509.load_pem_x509_certificate(pki.signer_cert_pem), None,
+        serialization.NoEncryption(),
+    )
+
+
+def test_certification_allowing_no_changes_is_refused(pki):
+    data = _certified(contract_pdf(), fields.MDPPerm.NO_CHANGES, pki)
+    assert refusal(data).code == RefusalCode.CERTIFIED_NO_CHANGES
+
+
+def test_certification_allowing_form_filling_is_accepted(pki):
+    data = _certified(contract_pdf(), fields.MDPPerm.FILL_FORMS, pki)
+    assert preflight(data).page_count == 1
+
+
+def test_file_size_limit_default_is_4mb_and_configurable():
+    big = contract_pdf(padding_bytes=4 * MB)
+    error = refusal(big, 'big.pdf')
+    assert error.code == RefusalCode.FILE_TOO_LARGE
+    assert '4MB' in error.message('ja') and '4 MB' in error.message('en')
+    assert preflight(big, 'big.pdf', PreflightLimits(max_file_bytes=5 * MB))
+    small_limit = PreflightLimits(max_file_bytes=1000)
+    assert refusal(contract_pdf(padding_bytes=2000), limits=small_limit).code \
+        == RefusalCode.FILE_TOO_LARGE
+
+
+def test_send_size_limit_default_is_8mb():
+    three_mb = contract_pdf(padding_bytes=3 * MB)
+    assert len(preflight_send([('a.pdf', three_mb), ('b.pdf', three_mb)])) == 2
+    with pytest.raises(PreflightRefusal) as info:
+        preflight_send([('a.pdf', three_mb)] * 3)
+    assert info.value.code == RefusalCode.SEND_TOO_LARGE
+    assert '8MB' in info.value.message('ja')
+
+
+def test_a_bad_file_in_a_send_refuses_the_send_naming_the_file():
+    with pytest.raises(PreflightRefusal) as info:
+        preflight_send([('good.pdf', contract_pdf()), ('bad.pdf', b'hello')])
+    assert info.value.filename == 'bad.pdf'

@@ -1,0 +1,141 @@
+import hashlib
+import sys
+
+import pytest
+import rfc3161ng
+from asn1crypto import cms
+from pyhanko.pdf_utils.reader import PdfFileReader
+import io
+
+from .. import (
+    DocumentSigner,
+    HttpTsaConfig,
+    Rfc3161HttpServer,
+    SignatureAction,
+    SignatureRequest,
+    TimestampError,
+    Verdict,
+    http_timestamper,
+    verify_pdf,
+)
+from .checkers import assert_pdfsig_accepts, openssl_verify_timestamp
+from .pdf_samples import contract_pdf
+
+ROUND = [
+    ('sender@example.co.jp', SignatureAction.SEND, '送信 太郎'),
+    ('yamada@example.jp', SignatureAction.FORWARD, '山田 花子'),
+    ('boss@example.jp', SignatureAction.AGREE, '鈴木 一郎'),
+    ('legal@partner.example', SignatureAction.AGREE, 'Jane Doe'),
+]
+
+
+def sign_round(signer, data):
+    """Send, forward, agree, agree: checking every earlier signature each time."""
+    for count, (email, action, name) in enumerate(ROUND, start=1):
+        before = data
+        data = signer.sign(data, SignatureRequest(email, action, actor_name=name))
+        assert data.startswith(before), 'not an incremental update'
+        yield count, data
+
+
+def test_engine_imports_nothing_from_odoo():
+    assert not any(m == 'odoo' or m.startswith('odoo.') for m in sys.modules)
+
+
+def test_four_sequential_signatures_stay_valid(signer, roots, pki):
+    data = contract_pdf()
+    for count, data in sign_round(signer, data):
+        report = verify_pdf(data, roots)
+        assert report.verdict == Verdict.VALID, report.problems
+        assert len(report.signatures) == count
+        assert report.signatures[-1].coverage == 'entire_file'
+        assert all(s.coverage in ('entire_revision', 'entire_file')
+                   for s in report.signatures)
+    assert_pdfsig_accepts(data, pki.root_cert_pem, expected_count=4)
+
+
+def test_signature_fields_record_actor_action_and_time_in_japanese(signer, roots):
+    *_, (_, data) = sign_round(signer, contract_pdf())
+    report = verify_pdf(data, roots)
+    for sig, (email, action, name) in zip(report.signatures, ROUND):
+        assert sig.actor == email
+        assert sig.action == action.value
+        assert sig.signer_name == f'{name} <{email}>'
+        assert action.label_ja in sig.reason and email in sig.reason
+        assert sig.timestamp_ok and sig.timestamp_time is not None
+        assert abs((sig.timestamp_time - sig.signing_time).total_seconds()) < 60
+        assert 'TSA' in sig.tsa
+    # read back independently of our verifier, straight from the PDF
+    reader = PdfFileReader(io.BytesIO(data))
+    names = [s.sig_object['/Name'] for s in reader.embedded_signatures]
+    assert names[1] == '山田 花子 <yamada@example.jp>'
+
+
+def test_signatures_are_pades_cades_detached_sha256(signer):
+    data = signer.sign(contract_pdf(), SignatureRequest('a@example.jp', SignatureAction.SEND))
+    sig = PdfFileReader(io.BytesIO(data)).embedded_signatures[0]
+    assert sig.sig_object['/SubFilter'] == '/ETSI.CAdES.detached'
+    signer_info = sig.signer_info
+    assert signer_info['digest_algorithm']['algorithm'].native == 'sha256'
+    unsigned = signer_info['unsigned_attrs'].native
+    assert any(a['type'] == 'signature_time_stamp_token' for a in unsigned)
+
+
+def test_input_is_never_modified(signer):
+    data = contract_pdf()
+    copy = bytes(data)
+    signer.sign(data, SignatureRequest('a@example.jp', SignatureAction.SEND))
+    assert data == copy
+
+
+def _timestamp_token(data):
+    sig = PdfFileReader(io.BytesIO(data)).embedded_signatures[-1]
+    attrs = sig.signer_info['unsigned_attrs']
+    token = next(a for a in attrs if a['type'].native == 'signature_time_stamp_token')
+    return token['values'][0], sig.signer_info['signature'].native
+
+
+def test_http_tsa_one_request_per_signature_with_basic_auth(pki, roots):
+    with Rfc3161HttpServer(pki.tsa(), username='tsa-user', password='秘密') as server:
+        timestamper = http_timestamper(
+            HttpTsaConfig(server.url, username='tsa-user', password='秘密')
+        )
+        signer = DocumentSigner(pki.signer(), timestamper)
+        data = contract_pdf()
+        for count, data in sign_round(signer, data):
+            assert server.request_count == count
+        report = verify_pdf(data, roots)
+        assert report.verdict == Verdict.VALID, report.problems
+        assert_pdfsig_accepts(data, pki.root_cert_pem, expected_count=4)
+
+    # Cross-check the last token with two other RFC 3161 implementations.
+    token, signature = _timestamp_token(data)
+    digest = hashlib.sha256(signature).hexdigest()
+    assert openssl_verify_timestamp(token.dump(), digest, pki.root_cert_pem)
+    assert not openssl_verify_timestamp(token.dump(), '00' * 32, pki.root_cert_pem)
+    assert rfc3161ng.check_timestamp(
+        token.dump(), certificate=pki.tsa_cert_pem, data=signature, hashname='sha256'
+    )
+
+
+def test_http_tsa_failures_raise_timestamp_error_and_sign_nothing(pki):
+    with Rfc3161HttpServer(pki.tsa(), username='u', password='right') as server:
+        wrong = DocumentSigner(pki.signer(), http_timestamper(
+            HttpTsaConfig(server.url, username='u', password='wrong')))
+        with pytest.raises(TimestampError):
+            wrong.sign(contract_pdf(), SignatureRequest('a@example.jp', SignatureAction.SEND))
+        assert server.request_count == 0
+        url = server.url
+    gone = DocumentSigner(pki.signer(), http_timestamper(HttpTsaConfig(url, timeout_seconds=2)))
+    with pytest.raises(TimestampError):
+        gone.sign(contract_pdf(), SignatureRequest('a@example.jp', SignatureAction.SEND))
+
+
+def test_signing_keeps_a_certified_document_valid(signer, roots, pki):
+    from .test_preflight import _certified
+    from pyhanko.sign import fields
+    data = _certified(contract_pdf(), fields.MDPPerm.FILL_FORMS, pki)
+    data = signer.sign(data, SignatureRequest('a@example.jp', SignatureAction.AGREE))
+    report = verify_pdf(data, roots)
+    assert report.verdict == Verdict.VALID, report.problems
+    assert len(report.signatures) == 2

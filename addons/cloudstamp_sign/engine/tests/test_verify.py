@@ -1,0 +1,131 @@
+"""The verifier must call every manipulated file "not valid"."""
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+from .. import SignatureAction, SignatureRequest, Verdict, verify_pdf
+from .pdf_samples import contract_pdf
+
+# ../shared/pdf-attacks beside the repository (see shared/pdf-attacks/README.md)
+REPO = Path(__file__).resolve().parents[4]
+ATTACKS = REPO.parent / 'shared' / 'pdf-attacks'
+
+
+def _attack_files(pattern):
+    return sorted(ATTACKS.rglob(pattern)) if ATTACKS.is_dir() else []
+
+
+@pytest.fixture(scope='module')
+def signed(signer):
+    data = contract_pdf('秘密保持契約書 / NDA')
+    data = signer.sign(data, SignatureRequest('sender@example.jp', SignatureAction.SEND))
+    return signer.sign(data, SignatureRequest('party@example.jp', SignatureAction.AGREE))
+
+
+def _byte_range(data, which=-1):
+    ranges = re.findall(rb'/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]', data)
+    return [int(x) for x in ranges[which]]
+
+
+def test_honest_file_is_valid(signed, roots):
+    assert verify_pdf(signed, roots).verdict == Verdict.VALID
+
+
+def test_untrusted_without_our_root(signed):
+    report = verify_pdf(signed, [])
+    assert report.verdict == Verdict.UNTRUSTED
+    assert not report.problems
+
+
+def test_content_added_in_a_later_incremental_update(signed, roots):
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed))
+    page_ref = writer.root['/Pages']['/Kids'][0]
+    page = page_ref.get_object()
+    stream = generic.StreamObject(stream_data=b'BT /F1 24 Tf 72 400 Td (PAID IN FULL) Tj ET')
+    contents = page['/Contents']
+    page['/Contents'] = generic.ArrayObject([contents, writer.add_object(stream)])
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    report = verify_pdf(out.getvalue(), roots)
+    assert report.verdict == Verdict.INVALID
+    assert any('whole file' in p for p in report.problems)
+    assert any('beyond form filling' in p for p in report.problems)
+
+
+def test_bytes_after_the_last_eof(signed, roots):
+    report = verify_pdf(signed + b'\n1 0 obj (evil) endobj\n', roots)
+    assert report.verdict == Verdict.INVALID
+    assert any('%%EOF' in p for p in report.problems)
+
+
+def test_signature_wrapping(signed, roots):
+    """Close /Contents early and hide an object in the unsigned gap."""
+    start, first_len, gap_end, _ = _byte_range(signed)
+    gap = signed[first_len:gap_end]
+    hex_digits = gap[1:-1].rstrip(b'0')
+    payload = b'> 99 0 obj (wrapped) endobj %'
+    forged_gap = b'<' + hex_digits + payload
+    forged_gap += b'0' * (len(gap) - len(forged_gap) - 1) + b'>'
+    assert len(forged_gap) == len(gap)
+    forged = signed[:first_len] + forged_gap + signed[gap_end:]
+    assert verify_pdf(forged, roots).verdict == Verdict.INVALID
+
+
+def test_byte_range_zeroed(signed, roots):
+    match = list(re.finditer(rb'/ByteRange\s*\[[^\]]*\]', signed))[-1]
+    original = match.group(0)
+    zeroed = b'/ByteRange [0 0 0 0' + b' ' * (len(original) - len(b'/ByteRange [0 0 0 0]')) + b']'
+    forged = signed[:match.start()] + zeroed + signed[match.end():]
+    assert len(forged) == len(signed)
+    assert verify_pdf(forged, roots).verdict == Verdict.INVALID
+
+
+def test_cms_copied_from_another_document(signer, signed, roots):
+    other = signer.sign(contract_pdf('別の契約 / Another contract'),
+                        SignatureRequest('sender@example.jp', SignatureAction.SEND))
+    _, a_len, a_end, _ = _byte_range(signed)
+    _, b_len, b_end, _ = _byte_range(other)
+    foreign = other[b_len:b_end]
+    assert len(foreign) == a_end - a_len  # same reserve, so it fits exactly
+    forged = signed[:a_len] + foreign + signed[a_end:]
+    report = verify_pdf(forged, roots)
+    assert report.verdict == Verdict.INVALID
+    assert any('digest' in p or 'not valid' in p for p in report.problems)
+
+
+def test_a_changed_byte_in_signed_content(signed, roots):
+    index = signed.index(b'/F1')  # inside the first, signed revision
+    forged = signed[:index] + b'/F2' + signed[index + 3:]
+    assert verify_pdf(forged, roots).verdict == Verdict.INVALID
+
+
+@pytest.mark.parametrize('data', [b'', b'not a pdf', b'%PDF-1.7\n%%EOF\n'])
+def test_garbage_is_invalid_without_raising(data, roots):
+    assert verify_pdf(data, roots).verdict == Verdict.INVALID
+
+
+def test_unsigned_pdf_is_invalid(roots):
+    report = verify_pdf(contract_pdf(), roots)
+    assert report.verdict == Verdict.INVALID
+    assert report.problems == ('no signatures',)
+
+
+@pytest.mark.skipif(not ATTACKS.is_dir(), reason='shared/pdf-attacks is absent')
+@pytest.mark.parametrize('path', _attack_files('*manipulat*.pdf'), ids=lambda p: str(p.relative_to(ATTACKS)))
+def test_published_attack_files_are_not_valid(path):
+    report = verify_pdf(path.read_bytes())
+    assert report.verdict == Verdict.INVALID, report
+
+
+@pytest.mark.skipif(not ATTACKS.is_dir(), reason='shared/pdf-attacks is absent')
+@pytest.mark.parametrize('path', _attack_files('3_*signed.pdf'), ids=lambda p: str(p.relative_to(ATTACKS)))
+def test_the_honest_originals_are_intact(path):
+    """Guards against a verifier that rejects everything."""
+    report = verify_pdf(path.read_bytes())
+    assert report.verdict == Verdict.UNTRUSTED, report.problems

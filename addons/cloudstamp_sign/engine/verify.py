@@ -1,0 +1,207 @@
+"""Verify every signature and document timestamp in a PDF.
+
+The verdict errs on the side of "not valid": any exception, an unsigned
+tail, bytes after the last ``%%EOF`` or a change after signing beyond form
+filling and further signatures makes the document invalid. Trust in the
+signing certificate is judged separately, so a document can be intact but
+signed by someone we do not trust (``Verdict.UNTRUSTED``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from asn1crypto import x509 as asn1_x509
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import (
+    async_validate_pdf_signature,
+    async_validate_pdf_timestamp,
+)
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+
+from .errors import PreflightRefusal
+from .preflight import open_reader
+from .signing import FIELD_SEPARATOR
+
+_ACCEPTED_MODIFICATIONS = (
+    ModificationLevel.NONE,
+    ModificationLevel.LTA_UPDATES,
+    ModificationLevel.FORM_FILLING,
+)
+# Only whitespace may follow the last %%EOF.
+_EOF_TAIL = re.compile(rb'%%EOF[\r\n\t \x00\x0c]*\Z')
+
+
+class Verdict(str, enum.Enum):
+    VALID = 'valid'
+    UNTRUSTED = 'untrusted'  # intact, but no trusted chain
+    INVALID = 'invalid'
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    """One signature or document timestamp, oldest first."""
+
+    field_name: str
+    is_document_timestamp: bool = False
+    actor: str = ''
+    action: str = ''
+    signer_name: str = ''
+    reason: str = ''
+    signer_subject: str = ''
+    signing_time: datetime | None = None
+    timestamp_time: datetime | None = None
+    tsa: str = ''
+    timestamp_ok: bool = False
+    intact: bool = False
+    valid: bool = False
+    trusted: bool = False
+    coverage: str = 'unclear'
+    modification_level: str = 'other'
+    docmdp_ok: bool = False
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    verdict: Verdict
+    signatures: tuple[SignatureReport, ...] = ()
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def is_valid(self) -> bool:
+        return self.verdict == Verdict.VALID
+
+
+def verify_pdf(
+    data: bytes, trust_roots: Sequence[asn1_x509.Certificate] = ()
+) -> VerificationReport:
+    """Report on every signature in ``data``; never raises on bad input."""
+    try:
+        return asyncio.run(_verify(data, list(trust_roots)))
+    except Exception as exc:  # noqa: BLE001 - any failure means "not valid"
+        return VerificationReport(
+            Verdict.INVALID, problems=(f'verification failed: {exc!r}',)
+        )
+
+
+async def _verify(data: bytes, roots: list) -> VerificationReport:
+    problems: list[str] = []
+    if not _EOF_TAIL.search(data):
+        problems.append('data follows the last %%EOF marker')
+    try:
+        reader = open_reader(data)
+    except PreflightRefusal:
+        return VerificationReport(Verdict.INVALID, problems=('not a readable PDF',))
+    if reader.encrypted:
+        # Preflight only admits files that open with an empty user password.
+        reader.decrypt('')
+    embedded = reader.embedded_signatures
+    if not embedded:
+        return VerificationReport(Verdict.INVALID, problems=('no signatures',))
+
+    reports = [await _check_one(sig, roots) for sig in embedded]
+    newest = reports[-1]
+    if newest.coverage != SignatureCoverageLevel.ENTIRE_FILE.name.lower():
+        problems.append(
+            f'newest signature {newest.field_name} does not cover the whole file'
+        )
+    problems.extend(
+        f'{r.field_name}: {problem}' for r in reports for problem in r.problems
+    )
+    if problems:
+        verdict = Verdict.INVALID
+    elif all(r.trusted for r in reports):
+        verdict = Verdict.VALID
+    else:
+        verdict = Verdict.UNTRUSTED
+    return VerificationReport(verdict, tuple(reports), tuple(problems))
+
+
+def _context(roots: list) -> ValidationContext:
+    # Our certificates carry no revocation endpoints, and the verifier must
+    # work offline: revocation is checked where available, never fetched.
+    return ValidationContext(
+        trust_roots=roots, allow_fetching=False, revocation_mode='soft-fail'
+    )
+
+
+async def _check_one(sig, roots: list) -> SignatureReport:
+    is_timestamp = sig.sig_object_type == '/DocTimeStamp'
+    base = _describe(sig, is_timestamp)
+    try:
+        if is_timestamp:
+            status = await async_validate_pdf_timestamp(
+                sig, validation_context=_context(roots)
+            )
+        else:
+            status = await async_validate_pdf_signature(
+                sig,
+                signer_validation_context=_context(roots),
+                ts_validation_context=_context(roots),
+            )
+    except Exception as exc:  # noqa: BLE001 - any failure means "not valid"
+        return SignatureReport(**base, problems=(f'cannot validate: {exc!r}',))
+
+    problems = []
+    if not status.intact:
+        problems.append('content changed after signing (digest mismatch)')
+    if not status.valid:
+        problems.append('cryptographic signature is not valid')
+    level = status.modification_level
+    if level is None or level not in _ACCEPTED_MODIFICATIONS:
+        problems.append(
+            'modified after signing beyond form filling and signing '
+            f'({level.name.lower() if level else "unknown"})'
+        )
+    if not status.docmdp_ok:
+        problems.append('changes violate the certification (DocMDP) policy')
+    coverage = status.coverage
+    if coverage is None or coverage < SignatureCoverageLevel.ENTIRE_REVISION:
+        problems.append('signature does not cover its whole revision')
+
+    tst = status if is_timestamp else status.timestamp_validity
+    timestamp_ok = tst is not None and tst.intact and tst.valid
+    if tst is not None and not timestamp_ok:
+        problems.append('signature timestamp is not valid')
+    trusted = bool(status.trusted) and (tst is None or bool(tst.trusted))
+    return SignatureReport(
+        **base,
+        signer_subject=status.signing_cert.subject.human_friendly,
+        timestamp_time=tst.timestamp if tst is not None else None,
+        tsa=tst.signing_cert.subject.human_friendly if tst is not None else '',
+        timestamp_ok=timestamp_ok,
+        intact=bool(status.intact),
+        valid=bool(status.valid),
+        trusted=trusted,
+        coverage=coverage.name.lower() if coverage else 'unclear',
+        modification_level=level.name.lower() if level else 'unknown',
+        docmdp_ok=bool(status.docmdp_ok),
+        problems=tuple(problems),
+    )
+
+
+def _describe(sig, is_timestamp: bool) -> dict:
+    """What the signature dictionary claims: field name, actor, action."""
+    obj = sig.sig_object
+    field_name = sig.field_name or ''
+    parts = field_name.split(FIELD_SEPARATOR)
+    return {
+        'field_name': field_name,
+        'is_document_timestamp': is_timestamp,
+        'actor': str(obj.get('/ContactInfo', '')),
+        'action': parts[-1] if len(parts) == 3 else '',
+        'signer_name': str(obj.get('/Name', '')),
+        'reason': str(obj.get('/Reason', '')),
+        'signing_time': sig.self_reported_timestamp,
+    }

@@ -1,0 +1,134 @@
+"""Signing benchmark: CloudStamp's engine against stock pyHanko, same run.
+
+Prints medians, then as its last line:
+    sign_bt_4mb_median_ms=<n> ratio_vs_stock_pyhanko=<r> peak_rss_mb=<m>
+Targets (issue #2): ratio <= 0.5, peak RSS < 150 MB.
+Run with `make bench`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+import conftest  # noqa: E402,F401 - registers the engine package without Odoo
+
+from asn1crypto import keys  # noqa: E402
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter  # noqa: E402
+from pyhanko.sign import fields, signers  # noqa: E402
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper  # noqa: E402
+from pyhanko_certvalidator.registry import SimpleCertificateStore  # noqa: E402
+
+from cloudstamp_sign.engine import (  # noqa: E402
+    DocumentSigner, EmbeddedTimeStamper, PreflightLimits, SignatureAction,
+    SignatureRequest, generate_service_pki, preflight,
+)
+from cloudstamp_sign.engine.tests.pdf_samples import contract_pdf  # noqa: E402
+
+MB = 1024 * 1024
+REQUEST = SignatureRequest('bench@example.jp', SignatureAction.AGREE)
+
+
+def stock_pyhanko(pki):
+    """What pyHanko's documentation shows: SimpleSigner + DummyTimeStamper."""
+    def asn1_key(pem):
+        from pyhanko.keys import load_private_key_from_pemder_data
+        return load_private_key_from_pemder_data(pem, passphrase=None)
+    from pyhanko.keys import load_cert_from_pemder
+    import tempfile, os
+    def cert(pem):
+        with tempfile.NamedTemporaryFile(delete=False, suffix='.pem') as f:
+            f.write(pem)
+        try:
+            return load_cert_from_pemder(f.name)
+        finally:
+            os.unlink(f.name)
+    root = cert(pki.root_cert_pem)
+    signer = signers.SimpleSigner(
+        signing_cert=cert(pki.signer_cert_pem),
+        signing_key=asn1_key(pki.signer_key_pem),
+        cert_registry=SimpleCertificateStore.from_certs([root]),
+    )
+    timestamper = DummyTimeStamper(
+        tsa_cert=cert(pki.tsa_cert_pem), tsa_key=asn1_key(pki.tsa_key_pem),
+        certs_to_embed=[root],
+    )
+
+    def sign(data: bytes) -> bytes:
+        meta = signers.PdfSignatureMetadata(
+            field_name='Signature', md_algorithm='sha256',
+            subfilter=fields.SigSeedSubFilter.PADES,
+        )
+        out = io.BytesIO()
+        signers.PdfSigner(meta, signer=signer, timestamper=timestamper).sign_pdf(
+            IncrementalPdfFileWriter(io.BytesIO(data)), output=out
+        )
+        return out.getvalue()
+    return sign
+
+
+def median_ms(fn, data: bytes, runs: int) -> float:
+    fn(data)  # warm-up
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn(data)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def rss_child(size: int) -> None:
+    """Fresh process: sign the 4 MB file and report peak RSS in MB."""
+    pki = generate_service_pki('Bench')
+    engine = DocumentSigner(pki.signer(), EmbeddedTimeStamper(pki.tsa()))
+    data = contract_pdf(padding_bytes=size)
+    for _ in range(3):
+        engine.sign(data, REQUEST)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--runs', type=int, default=15)
+    parser.add_argument('--rss-child', type=int, default=0)
+    args = parser.parse_args()
+    if args.rss_child:
+        rss_child(args.rss_child)
+        return
+
+    pki = generate_service_pki('Bench')
+    engine = DocumentSigner(pki.signer(), EmbeddedTimeStamper(pki.tsa()))
+    ours = lambda data: engine.sign(data, REQUEST)  # noqa: E731
+    stock = stock_pyhanko(pki)
+    big_size = 4 * MB - 64 * 1024
+    files = {
+        '4mb': contract_pdf(padding_bytes=big_size),
+        '100kb': contract_pdf(padding_bytes=100 * 1024),
+    }
+    assert preflight(files['4mb'], limits=PreflightLimits()).size <= 4 * MB
+    results = {}
+    for label, data in files.items():
+        results[label] = (median_ms(ours, data, args.runs),
+                          median_ms(stock, data, args.runs))
+        print(f'{label:>6} ({len(data) / MB:.2f} MB): cloudstamp median '
+              f'{results[label][0]:.1f} ms, stock pyHanko median '
+              f'{results[label][1]:.1f} ms, ratio {results[label][0] / results[label][1]:.2f}')
+    peak = float(subprocess.run(
+        [sys.executable, __file__, '--rss-child', str(big_size)],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip().splitlines()[-1])
+    ours_4mb, stock_4mb = results['4mb']
+    print(f'sign_bt_4mb_median_ms={ours_4mb:.1f} '
+          f'ratio_vs_stock_pyhanko={ours_4mb / stock_4mb:.2f} peak_rss_mb={peak:.1f}')
+
+
+if __name__ == '__main__':
+    main()
