@@ -22,6 +22,7 @@ from .errors import (
 from .pki import (
     ServicePki,
     SigningIdentity,
+    certificates_to_pem,
     generate_service_pki,
     load_pem_certificates,
 )
@@ -36,6 +37,6 @@ __all__ = [
     'PreflightResult', 'RefusalCode', 'Rfc3161HttpServer', 'ServicePki',
     'SignatureAction', 'SignatureReport', 'SignatureRequest', 'SigningError',
     'SigningIdentity', 'SigningOptions', 'TimestampError', 'Verdict',
-    'VerificationReport', 'generate_service_pki', 'http_timestamper',
+    'VerificationReport', 'certificates_to_pem', 'generate_service_pki', 'http_timestamper',
     'load_pem_certificates', 'preflight', 'preflight_send', 'verify_pdf',
 ]

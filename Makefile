@@ -1,0 +1,20 @@
+# CloudStamp for Odoo. See README.md.
+PYTHON ?= python3
+export PYTHON
+
+.PHONY: setup run test bench clean
+
+setup:            ## install whatever is missing, start PostgreSQL, write var/odoo.conf
+	@bash scripts/setup.sh
+
+run: setup        ## Odoo on http://localhost:8069, database `cloudstamp`
+	@bash scripts/run.sh
+
+test: setup       ## fresh database, every test
+	@bash scripts/test.sh
+
+bench: setup      ## signing benchmark against stock pyHanko
+	@$(PYTHON) bench/bench_engine.py
+
+clean:            ## drop generated config, logs and filestore (not databases)
+	rm -rf var

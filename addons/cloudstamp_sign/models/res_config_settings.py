@@ -1,0 +1,62 @@
+import base64
+
+from odoo import fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = 'res.config.settings'
+
+    cloudstamp_max_file_mb = fields.Float(
+        'Maximum size per file (MB)', default=4,
+        config_parameter='cloudstamp.max_file_mb')
+    cloudstamp_max_send_mb = fields.Float(
+        'Maximum size per send (MB)', default=8,
+        config_parameter='cloudstamp.max_send_mb')
+    cloudstamp_tsa_url = fields.Char(
+        'Time Stamping Authority URL', config_parameter='cloudstamp.tsa_url',
+        help='An RFC 3161 TSA. Leave empty to use the built-in TSA.')
+    cloudstamp_tsa_username = fields.Char(
+        'TSA Username', config_parameter='cloudstamp.tsa_username')
+    cloudstamp_tsa_password = fields.Char(
+        'TSA Password', config_parameter='cloudstamp.tsa_password')
+    cloudstamp_pkcs12_file = fields.Binary(
+        'Signing Certificate (PKCS#12)', attachment=False,
+        help='A .p12/.pfx file with the private key and its certificate chain.')
+    cloudstamp_pkcs12_password = fields.Char('PKCS#12 Password')
+    cloudstamp_trusted_roots_file = fields.Binary(
+        'Additional Trusted Roots (PEM)', attachment=False)
+    cloudstamp_signer_subject = fields.Char(
+        'Signing Certificate', compute='_compute_cloudstamp_certificates')
+    cloudstamp_signer_not_after = fields.Datetime(
+        'Valid Until', compute='_compute_cloudstamp_certificates')
+    cloudstamp_root_fingerprint = fields.Char(
+        'Root CA SHA-256', compute='_compute_cloudstamp_certificates')
+
+    def _compute_cloudstamp_certificates(self):
+        certificates = self.env['cloudstamp.certificate']
+        signer = certificates._current('signer')
+        root = certificates._current('root')
+        for settings in self:
+            settings.cloudstamp_signer_subject = signer.subject
+            settings.cloudstamp_signer_not_after = signer.not_after
+            settings.cloudstamp_root_fingerprint = root.sha256_fingerprint
+
+    def set_values(self):
+        super().set_values()
+        certificates = self.env['cloudstamp.certificate']
+        for settings in self:
+            if settings.cloudstamp_pkcs12_file:
+                certificates._install_pkcs12(
+                    base64.b64decode(settings.cloudstamp_pkcs12_file),
+                    settings.cloudstamp_pkcs12_password,
+                )
+            if settings.cloudstamp_trusted_roots_file:
+                certificates._add_trusted_roots(
+                    base64.b64decode(settings.cloudstamp_trusted_roots_file))
+
+    def action_cloudstamp_download_root_ca(self):
+        return {
+            'type': 'ir.actions.act_url',
+            'url': '/cloudstamp/root_ca.crt',
+            'target': 'download',
+        }

@@ -1,0 +1,1 @@
+from . import test_service_pki, test_http

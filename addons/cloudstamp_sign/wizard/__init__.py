@@ -1,0 +1,1 @@
+from . import cloudstamp_verify_wizard

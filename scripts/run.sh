@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make run`: Odoo 18 on http://localhost:8069 with the addons installed in
+# database `cloudstamp` (upgraded when it already exists).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+DB="${CLOUDSTAMP_DB:-cloudstamp}"
+LOGIN="${CLOUDSTAMP_ADMIN_LOGIN:-admin}"
+PASSWORD="${CLOUDSTAMP_ADMIN_PASSWORD:-admin}"
+PORT="${ODOO_HTTP_PORT:-8069}"
+
+if "$PYTHON" - "$ODOO_CONF" "$DB" <<'PY'
+import sys, odoo
+odoo.tools.config.parse_config(['-c', sys.argv[1]])
+from odoo.service.db import exp_db_exist
+sys.exit(0 if exp_db_exist(sys.argv[2]) else 1)
+PY
+then
+  say "Upgrading $ADDONS in database '$DB'"
+  odoo_bin -c "$ODOO_CONF" -d "$DB" -u "$ADDONS" --stop-after-init --log-level=warn
+else
+  say "Creating database '$DB' with $ADDONS"
+  odoo_bin -c "$ODOO_CONF" -d "$DB" -i "$ADDONS" --stop-after-init --log-level=warn
+fi
+
+# The administrator's login and password follow the environment.
+odoo_bin shell -c "$ODOO_CONF" -d "$DB" --no-http --log-level=warn <<PY >/dev/null
+admin = env.ref('base.user_admin')
+admin.write({'login': """$LOGIN""", 'password': """$PASSWORD"""})
+env.cr.commit()
+PY
+
+cat <<MSG
+
+  CloudStamp is running:  http://localhost:$PORT
+  Database: $DB   Login: $LOGIN   Password: $PASSWORD
+  (Ctrl+C stops it)
+
+MSG
+exec "$PYTHON" -m odoo -c "$ODOO_CONF" -d "$DB" --db-filter="^$DB\$" --http-port="$PORT"

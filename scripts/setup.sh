@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Set up whatever is missing to run or test CloudStamp, then write
+# var/odoo.conf. Safe to run again: every step checks before it acts.
+#
+# Environment:
+#   PYTHON        the interpreter to use (default python3; 3.11 or 3.12)
+#   ODOO_SOURCE   where to install Odoo 18.0 from when `import odoo` fails:
+#                 a path or URL pip understands (default: the official
+#                 18.0 nightly source archive)
+#   PGHOST PGPORT PGUSER PGPASSWORD
+#                 an existing PostgreSQL server; without them the local
+#                 cluster is started and a `cloudstamp` role created
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+mkdir -p "$VAR"
+
+ODOO_SOURCE="${ODOO_SOURCE:-https://nightly.odoo.com/18.0/nightly/src/odoo_18.0.latest.tar.gz}"
+
+# --- Python -----------------------------------------------------------------
+"$PYTHON" - <<'PY' || fail "Python 3.11 or 3.12 is required (PYTHON=$PYTHON)."
+import sys
+sys.exit(0 if sys.version_info[:2] in ((3, 11), (3, 12)) else 1)
+PY
+
+# --- Debian packages the tests need -------------------------------------------
+need_debs=()
+command -v pdfsig   >/dev/null || need_debs+=(poppler-utils)
+command -v qpdf     >/dev/null || need_debs+=(qpdf)
+command -v certutil >/dev/null || need_debs+=(libnss3-tools)
+command -v openssl  >/dev/null || need_debs+=(openssl)
+fc-list :lang=ja 2>/dev/null | grep -q . || need_debs+=(fonts-ipafont fonts-ipaexfont)
+if ((${#need_debs[@]})); then
+  say "Installing Debian packages: ${need_debs[*]}"
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_debs[@]}"; } \
+      >"$VAR/apt.log" 2>&1 || fail "apt-get could not install ${need_debs[*]} (see $VAR/apt.log)."
+  else
+    fail "missing Debian packages: ${need_debs[*]}. Install them (sudo apt-get install ${need_debs[*]}) and retry."
+  fi
+fi
+
+# --- Python dependencies --------------------------------------------------------
+stamp="$VAR/.requirements.$("$PYTHON" -c 'import sys;print("%d%d" % sys.version_info[:2])').sha256"
+wanted="$(cat "$REPO"/requirements*.txt | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  say "Installing Python dependencies (requirements-test.txt)"
+  "$PYTHON" -m pip install -q --disable-pip-version-check -r "$REPO/requirements-test.txt" \
+      >"$VAR/pip.log" 2>&1 || fail "pip could not install the requirements (see $VAR/pip.log)."
+  echo "$wanted" >"$stamp"
+fi
+
+# --- Odoo 18.0 --------------------------------------------------------------------
+odoo_ok() {
+  "$PYTHON" -c 'import odoo.release as r, sys; sys.exit(r.version_info[0] != 18)' 2>/dev/null
+}
+if ! odoo_ok; then
+  say "Odoo 18.0 is not importable; installing it from $ODOO_SOURCE"
+  if ! "$PYTHON" -m pip install -q --disable-pip-version-check --no-deps "$ODOO_SOURCE" \
+       >"$VAR/odoo-install.log" 2>&1 || ! odoo_ok; then
+    fail "Odoo 18.0 is missing and could not be installed from
+  $ODOO_SOURCE
+(details in $VAR/odoo-install.log). Without network access, point ODOO_SOURCE at
+an Odoo 18.0 source tree or archive, for example:
+  make test ODOO_SOURCE=/path/to/odoo-18.0"
+  fi
+fi
+ODOO_ADDONS="$("$PYTHON" -c 'import odoo.addons, os; print(os.path.dirname(odoo.addons.__file__))')"
+[ -d "$ODOO_ADDONS/base" ] || ODOO_ADDONS="$(dirname "$ODOO_ADDONS")/addons"
+
+# --- PostgreSQL ---------------------------------------------------------------------
+db_host="${PGHOST:-127.0.0.1}" db_port="${PGPORT:-5432}"
+db_user="${PGUSER:-cloudstamp}" db_password="${PGPASSWORD:-cloudstamp}"
+pg_ready() {
+  PGPASSWORD="$db_password" "$PYTHON" - "$db_host" "$db_port" "$db_user" <<'PY' 2>/dev/null
+import sys, psycopg2
+host, port, user = sys.argv[1:]
+import os
+psycopg2.connect(host=host, port=int(port), user=user, dbname='postgres',
+                 password=os.environ.get('PGPASSWORD'), connect_timeout=5).close()
+PY
+}
+if ! pg_ready; then
+  if [ -n "${PGHOST:-}" ]; then
+    fail "PostgreSQL at $db_host:$db_port does not accept user $db_user (PGHOST is set, so no local server is started)."
+  fi
+  command -v pg_lsclusters >/dev/null \
+    || fail "PostgreSQL is not installed. Install it (apt-get install postgresql) or set PGHOST/PGUSER/PGPASSWORD."
+  cluster="$(pg_lsclusters --no-header | head -n1)"
+  [ -n "$cluster" ] || fail "no PostgreSQL cluster exists. Create one (pg_createcluster 15 main) or set PGHOST."
+  read -r version name port _ <<<"$cluster"
+  db_port="$port"
+  say "Starting PostgreSQL $version/$name on port $port"
+  pg_ctlcluster "$version" "$name" start 2>/dev/null || true
+  say "Ensuring role $db_user"
+  su postgres -c "psql -p $port -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='$db_user'\"" | grep -q 1 \
+    || su postgres -c "psql -p $port -qc \"CREATE ROLE $db_user LOGIN CREATEDB PASSWORD '$db_password'\""
+  pg_ready || fail "PostgreSQL started, but user $db_user cannot log in on $db_host:$db_port."
+fi
+
+# --- Odoo configuration ---------------------------------------------------------------
+cat >"$ODOO_CONF" <<CONF
+[options]
+addons_path = $ODOO_ADDONS,$REPO/addons
+data_dir = $VAR/data
+db_host = $db_host
+db_port = $db_port
+db_user = $db_user
+db_password = $db_password
+admin_passwd = ${CLOUDSTAMP_MASTER_PASSWORD:-cloudstamp-master}
+http_port = ${ODOO_HTTP_PORT:-8069}
+without_demo = all
+CONF
+say "Ready: $("$PYTHON" --version), Odoo $("$PYTHON" -c 'import odoo.release as r;print(r.version)'), PostgreSQL on $db_host:$db_port"

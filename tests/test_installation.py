@@ -1,0 +1,29 @@
+"""End to end: the three addons installed together and served over HTTP."""
+
+from odoo.tests import HttpCase, tagged
+
+ADDONS = ('cloudstamp_sign', 'cloudstamp_archive', 'cloudstamp_portal')
+
+
+@tagged('post_install', '-at_install', 'cloudstamp_e2e')
+class TestInstallation(HttpCase):
+
+    def test_addons_are_installed(self):
+        modules = self.env['ir.module.module'].search([('name', 'in', ADDONS)])
+        self.assertEqual(sorted(modules.mapped('name')), sorted(ADDONS))
+        self.assertEqual(set(modules.mapped('state')), {'installed'})
+
+    def test_admin_reaches_the_web_client_and_settings(self):
+        self.authenticate('admin', 'admin')
+        response = self.url_open('/odoo')
+        self.assertEqual(response.status_code, 200)
+        views = self.env['res.config.settings'].get_views([(False, 'form')])
+        arch = views['views']['form']['arch']
+        self.assertIn('cloudstamp_tsa_url', arch)
+        self.assertIn('action_cloudstamp_download_root_ca', arch)
+
+    def test_japanese_is_installed_for_every_addon(self):
+        self.env['res.lang']._activate_lang('ja_JP')
+        self.env['ir.module.module'].search([('name', 'in', ADDONS)])._update_translations(['ja_JP'])
+        menu = self.env.ref('cloudstamp_sign.cloudstamp_verify_menu').with_context(lang='ja_JP')
+        self.assertEqual(menu.name, 'PDFを検証')
