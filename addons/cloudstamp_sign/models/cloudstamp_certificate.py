@@ -25,7 +25,8 @@ class CloudStampCertificate(models.Model):
     _order = 'id desc'
 
     role = fields.Selection(
-        [
+        string='Role',
+        selection=[
             ('root', 'Root CA'),
             ('signer', 'Document Signing'),
             ('tsa', 'Time Stamping Authority'),
@@ -33,12 +34,12 @@ class CloudStampCertificate(models.Model):
         ],
         required=True,
     )
-    certificate_pem = fields.Text(required=True)
-    chain_pem = fields.Text(help='Certificates above this one, PEM.')
-    private_key_pem = fields.Text()
-    subject = fields.Char(compute='_compute_certificate_info', store=True)
-    not_after = fields.Datetime(compute='_compute_certificate_info', store=True)
-    sha256_fingerprint = fields.Char(compute='_compute_certificate_info', store=True)
+    certificate_pem = fields.Text('Certificate (PEM)', required=True)
+    chain_pem = fields.Text('Chain (PEM)', help='Certificates above this one, PEM.')
+    private_key_pem = fields.Text('Private Key (PEM)')
+    subject = fields.Char('Subject', compute='_compute_certificate_info', store=True)
+    not_after = fields.Datetime('Valid Until', compute='_compute_certificate_info', store=True)
+    sha256_fingerprint = fields.Char('SHA-256 Fingerprint', compute='_compute_certificate_info', store=True)
     active = fields.Boolean(default=True)
 
     @api.depends('certificate_pem')
