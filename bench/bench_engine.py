@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 import conftest  # noqa: E402,F401 - registers the engine package without Odoo
 
-from asn1crypto import keys  # noqa: E402
+from pyhanko.keys import load_private_key_from_pemder_data  # noqa: E402
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter  # noqa: E402
 from pyhanko.sign import fields, signers  # noqa: E402
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper  # noqa: E402
@@ -29,7 +29,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore  # noqa: E402
 
 from cloudstamp_sign.engine import (  # noqa: E402
     DocumentSigner, EmbeddedTimeStamper, PreflightLimits, SignatureAction,
-    SignatureRequest, generate_service_pki, preflight,
+    SignatureRequest, generate_service_pki, load_pem_certificates, preflight,
 )
 from cloudstamp_sign.engine.tests.pdf_samples import contract_pdf  # noqa: E402
 
@@ -39,26 +39,20 @@ REQUEST = SignatureRequest('bench@example.jp', SignatureAction.AGREE)
 
 def stock_pyhanko(pki):
     """What pyHanko's documentation shows: SimpleSigner + DummyTimeStamper."""
-    def asn1_key(pem):
-        from pyhanko.keys import load_private_key_from_pemder_data
+    def key(pem):
         return load_private_key_from_pemder_data(pem, passphrase=None)
-    from pyhanko.keys import load_cert_from_pemder
-    import tempfile, os
+
     def cert(pem):
-        with tempfile.NamedTemporaryFile(delete=False, suffix='.pem') as f:
-            f.write(pem)
-        try:
-            return load_cert_from_pemder(f.name)
-        finally:
-            os.unlink(f.name)
+        return load_pem_certificates(pem)[0]
+
     root = cert(pki.root_cert_pem)
     signer = signers.SimpleSigner(
         signing_cert=cert(pki.signer_cert_pem),
-        signing_key=asn1_key(pki.signer_key_pem),
+        signing_key=key(pki.signer_key_pem),
         cert_registry=SimpleCertificateStore.from_certs([root]),
     )
     timestamper = DummyTimeStamper(
-        tsa_cert=cert(pki.tsa_cert_pem), tsa_key=asn1_key(pki.tsa_key_pem),
+        tsa_cert=cert(pki.tsa_cert_pem), tsa_key=key(pki.tsa_key_pem),
         certs_to_embed=[root],
     )
 

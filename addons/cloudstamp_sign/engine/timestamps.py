@@ -18,10 +18,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from asn1crypto import algos, cms, core, tsp
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
+from pyhanko.sign import general
 from pyhanko.sign.general import get_pyca_cryptography_hash, simple_cms_attribute
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
-from pyhanko.sign import general
 
 from .config import HttpTsaConfig
 from .pki import SigningIdentity

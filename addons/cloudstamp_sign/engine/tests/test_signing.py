@@ -1,11 +1,10 @@
 import hashlib
+import io
 import sys
 
 import pytest
 import rfc3161ng
-from asn1crypto import cms
 from pyhanko.pdf_utils.reader import PdfFileReader
-import io
 
 from .. import (
     DocumentSigner,
@@ -32,9 +31,9 @@ ROUND = [
 def sign_round(signer, data):
     """Send, forward, agree, agree: checking every earlier signature each time."""
     for count, (email, action, name) in enumerate(ROUND, start=1):
-        before = data
-        data = signer.sign(data, SignatureRequest(email, action, actor_name=name))
-        assert data.startswith(before), 'not an incremental update'
+        signed = signer.sign(data, SignatureRequest(email, action, actor_name=name))
+        assert signed.startswith(data), 'not an incremental update'
+        data = signed
         yield count, data
 
 
@@ -43,8 +42,7 @@ def test_engine_imports_nothing_from_odoo():
 
 
 def test_four_sequential_signatures_stay_valid(signer, roots, pki):
-    data = contract_pdf()
-    for count, data in sign_round(signer, data):
+    for count, data in sign_round(signer, contract_pdf()):
         report = verify_pdf(data, roots)
         assert report.verdict == Verdict.VALID, report.problems
         assert len(report.signatures) == count
@@ -57,7 +55,7 @@ def test_four_sequential_signatures_stay_valid(signer, roots, pki):
 def test_signature_fields_record_actor_action_and_time_in_japanese(signer, roots):
     *_, (_, data) = sign_round(signer, contract_pdf())
     report = verify_pdf(data, roots)
-    for sig, (email, action, name) in zip(report.signatures, ROUND):
+    for sig, (email, action, name) in zip(report.signatures, ROUND, strict=True):
         assert sig.actor == email
         assert sig.action == action.value
         assert sig.signer_name == f'{name} <{email}>'
@@ -101,8 +99,7 @@ def test_http_tsa_one_request_per_signature_with_basic_auth(pki, roots):
             HttpTsaConfig(server.url, username='tsa-user', password='秘密')
         )
         signer = DocumentSigner(pki.signer(), timestamper)
-        data = contract_pdf()
-        for count, data in sign_round(signer, data):
+        for count, data in sign_round(signer, contract_pdf()):
             assert server.request_count == count
         report = verify_pdf(data, roots)
         assert report.verdict == Verdict.VALID, report.problems
