@@ -164,7 +164,9 @@ async def _check_one(sig, roots: list) -> SignatureReport:
             'modified after signing beyond form filling and signing '
             f'({level.name.lower() if level else "unknown"})'
         )
-    if not status.docmdp_ok:
+    # A document timestamp's status leaves docmdp_ok unset when no
+    # certification applies; a signature's is always evaluated.
+    if status.docmdp_ok is False or (status.docmdp_ok is None and not is_timestamp):
         problems.append('changes violate the certification (DocMDP) policy')
     coverage = status.coverage
     if coverage is None or coverage < SignatureCoverageLevel.ENTIRE_REVISION:

@@ -129,3 +129,18 @@ def test_the_honest_originals_are_intact(path):
     """Guards against a verifier that rejects everything."""
     report = verify_pdf(path.read_bytes())
     assert report.verdict == Verdict.UNTRUSTED, report.problems
+
+
+def test_document_timestamps_are_reported(signed, roots, pki):
+    from pyhanko.sign.signers import PdfTimeStamper
+
+    from .. import EmbeddedTimeStamper
+    out = io.BytesIO()
+    PdfTimeStamper(EmbeddedTimeStamper(pki.tsa())).timestamp_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(signed)), 'sha256', output=out)
+    report = verify_pdf(out.getvalue(), roots)
+    assert report.verdict == Verdict.VALID, report.problems
+    *signatures, stamp = report.signatures
+    assert [s.action for s in signatures] == ['send', 'agree']
+    assert stamp.is_document_timestamp and stamp.timestamp_ok
+    assert stamp.coverage == 'entire_file' and 'TSA' in stamp.tsa
