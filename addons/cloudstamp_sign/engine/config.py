@@ -45,6 +45,9 @@ class SignatureRequest:
     action: SignatureAction
     actor_name: str = ''
     location: str = ''
+    # Printed small at the foot of page 1, in the same revision as this
+    # signature (the document ID on send). ASCII only.
+    page_note: str = ''
 
 
 @dataclass(frozen=True)

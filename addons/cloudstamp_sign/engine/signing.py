@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from io import BytesIO
 
 from cryptography.hazmat.primitives.asymmetric import ec, padding
-from pyhanko.pdf_utils import misc
+from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError as PyHankoSigningError
@@ -104,6 +104,8 @@ class DocumentSigner:
         if reader.encrypted:
             # Preflight admitted it: an empty user password opens it.
             writer.encrypt('')
+        if request.page_note:
+            _add_page_note(writer, request.page_note)
         index = len(reader.embedded_signatures) + 1
         now = datetime.now(timezone.utc)
         metadata = signers.PdfSignatureMetadata(
@@ -131,6 +133,52 @@ class DocumentSigner:
         except (PyHankoSigningError, misc.PdfError, ValueError,
                 TypeError, KeyError) as exc:
             raise SigningError(f'Signing failed: {exc}') from exc
+
+
+def _pdf_literal(text: str) -> bytes:
+    escaped = text.replace('\\', '\\\\').replace('(', '\\(').replace(')', '\\)')
+    return b'(' + escaped.encode('ascii', 'replace') + b')'
+
+
+def _media_box(page) -> list[float]:
+    node = page
+    while node is not None:
+        if '/MediaBox' in node:
+            return [float(v) for v in node['/MediaBox']]
+        node = node.get('/Parent')
+    return [0.0, 0.0, 595.0, 842.0]
+
+
+def _add_page_note(writer: IncrementalPdfFileWriter, text: str) -> None:
+    """Print ``text`` in 6 pt Helvetica at the bottom left of page 1.
+
+    The page's own content is wrapped in q/Q first, so a graphics state it
+    leaves behind cannot move or hide the note.
+    """
+    page_ref, _resources = writer.find_page_for_modification(0)
+    x0, y0 = _media_box(page_ref.get_object())[:2]
+    font = generic.DictionaryObject({
+        generic.NameObject('/Type'): generic.NameObject('/Font'),
+        generic.NameObject('/Subtype'): generic.NameObject('/Type1'),
+        generic.NameObject('/BaseFont'): generic.NameObject('/Helvetica'),
+        generic.NameObject('/Encoding'): generic.NameObject('/WinAnsiEncoding'),
+    })
+    resources = generic.DictionaryObject({
+        generic.NameObject('/Font'): generic.DictionaryObject({
+            generic.NameObject('/CSNote'): writer.add_object(font),
+        }),
+    })
+    save = writer.add_object(generic.StreamObject(stream_data=b'q\n'))
+    note = (
+        b'Q q BT /CSNote 6 Tf 0.35 g '
+        + f'{x0 + 14:.2f} {y0 + 10:.2f} Td '.encode()
+        + _pdf_literal(text) + b' Tj ET Q\n'
+    )
+    writer.add_stream_to_page(0, save, prepend=True)
+    writer.add_stream_to_page(
+        0, writer.add_object(generic.StreamObject(stream_data=note)),
+        resources=resources,
+    )
 
 
 def _actor_label(request: SignatureRequest) -> str:

@@ -136,3 +136,20 @@ def test_signing_keeps_a_certified_document_valid(signer, roots, pki):
     report = verify_pdf(data, roots)
     assert report.verdict == Verdict.VALID, report.problems
     assert len(report.signatures) == 2
+
+
+def test_page_note_is_printed_in_the_same_revision_as_the_signature(signer, roots):
+    import pypdf
+    original = contract_pdf(pages=2)
+    note = 'CloudStamp Document ID: CS-ABCD-EFGH (x)'
+    data = signer.sign(original, SignatureRequest(
+        'sender@example.jp', SignatureAction.SEND, page_note=note))
+    pages = pypdf.PdfReader(io.BytesIO(data)).pages
+    assert note in pages[0].extract_text()
+    assert note not in pages[1].extract_text()
+    assert note not in pypdf.PdfReader(io.BytesIO(original)).pages[0].extract_text()
+    report = verify_pdf(data, roots)
+    assert report.verdict == Verdict.VALID, report.problems
+    # one revision: the note is covered by the send signature itself
+    assert len(report.signatures) == 1 and report.signatures[0].coverage == 'entire_file'
+    assert data.count(b'%%EOF') == original.count(b'%%EOF') + 1
