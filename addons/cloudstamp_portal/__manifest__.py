@@ -8,7 +8,14 @@
     'depends': ['cloudstamp_sign', 'portal'],
     'data': [
         'security/ir.model.access.csv',
+        'data/ir_cron.xml',
+        'views/cloudstamp_portal_templates.xml',
+        'views/res_config_settings_views.xml',
     ],
+    'assets': {
+        'web.assets_tests': [
+            'cloudstamp_portal/static/tests/tours/*.js',
+        ],
+    },
     'installable': True,
-    'auto_install': False,
 }

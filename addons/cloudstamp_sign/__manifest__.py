@@ -13,7 +13,11 @@
     'data': [
         'security/cloudstamp_security.xml',
         'security/ir.model.access.csv',
+        'security/cloudstamp_rules.xml',
+        'data/mail_templates.xml',
+        'data/ir_cron.xml',
         'views/cloudstamp_menus.xml',
+        'views/cloudstamp_envelope_views.xml',
         'wizard/cloudstamp_verify_wizard_views.xml',
         'views/res_config_settings_views.xml',
     ],

@@ -57,12 +57,13 @@ class CloudStampSigningService(models.AbstractModel):
     # Signing and verification
     # ------------------------------------------------------------------
     @api.model
-    def sign_pdf(self, data, actor_email, action, actor_name=''):
+    def sign_pdf(self, data, actor_email, action, actor_name='', page_note=''):
         """Add one PAdES B-T signature; ``action`` is a SignatureAction value."""
         request = SignatureRequest(
             actor_email=actor_email,
             action=SignatureAction(action),
             actor_name=actor_name or '',
+            page_note=page_note or '',
         )
         try:
             return self._document_signer().sign(data, request)

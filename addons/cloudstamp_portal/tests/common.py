@@ -1,0 +1,117 @@
+"""A real SMTP catcher on 127.0.0.1 and helpers to walk the recipient pages."""
+
+import base64
+import email
+import email.policy
+import re
+import socket
+import threading
+from unittest.mock import patch
+
+from aiosmtpd.controller import Controller
+
+import odoo
+from odoo.tests import HttpCase
+
+from odoo.addons.cloudstamp_sign.engine.tests.pdf_samples import contract_pdf
+
+LINK_RE = re.compile(r'(https?://[^\s"<>]+/cloudstamp/r/[A-Za-z0-9_\-]+)')
+# Every frontend page carries the session's CSRF token in its odoo script.
+CSRF_RE = re.compile(r'csrf_token: "([^"]+)"')
+
+
+class _Catcher:
+    def __init__(self):
+        self.messages = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append((list(envelope.rcpt_tos), message))
+        return '250 OK'
+
+
+class CloudStampFlowCase(HttpCase):
+    """Envelopes sent through real HTTP, with mail delivered over real SMTP."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.catcher = _Catcher()
+        with socket.socket() as probe:  # a free port: aiosmtpd cannot take 0
+            probe.bind(('127.0.0.1', 0))
+            port = probe.getsockname()[1]
+        cls.smtpd = Controller(cls.catcher, hostname='127.0.0.1', port=port)
+        cls.smtpd.start()
+        cls.addClassCleanup(cls.smtpd.stop)
+        cls.env['ir.mail_server'].create({
+            'name': 'catcher', 'smtp_host': '127.0.0.1',
+            'smtp_port': port,
+            'smtp_encryption': 'none',
+        })
+        cls.env['res.lang']._activate_lang('ja_JP')
+        cls.env['ir.module.module'].search(
+            [('name', 'in', ('cloudstamp_sign', 'cloudstamp_portal'))])._update_translations(['ja_JP'])
+        cls.sender = cls.env.ref('base.user_admin')
+        cls.sender.write({'email': 'sales@cloudstamp.example', 'tz': 'Asia/Tokyo'})
+        cls.service = cls.env['cloudstamp.signing.service']
+        cls.root_pem = cls.env['cloudstamp.certificate']._current('root').certificate_pem.encode()
+
+    # -- mail -----------------------------------------------------------
+    def deliver(self):
+        """Send the mail queue over SMTP to the catcher; return new messages."""
+        before = len(self.catcher.messages)
+        # Odoo skips SMTP while a test runs; lift that guard for this call only.
+        with patch.object(odoo.modules.module, 'current_test', False):
+            self.env['mail.mail'].sudo().process_email_queue()
+        return self.catcher.messages[before:]
+
+    def mail_to(self, messages, address):
+        found = [m for rcpts, m in messages if address in rcpts]
+        self.assertTrue(found, f'no mail to {address}; got {[r for r, _m in messages]}')
+        return found[-1]
+
+    @staticmethod
+    def body(message):
+        part = message.get_body(preferencelist=('html', 'plain'))
+        return part.get_content()
+
+    def link_in(self, message):
+        match = LINK_RE.search(self.body(message))
+        self.assertTrue(match, 'no CloudStamp link in the mail')
+        return match.group(1).split('/cloudstamp/r/')[1]
+
+    # -- envelopes --------------------------------------------------------
+    def make_envelope(self, recipients, documents=1, **values):
+        files = [
+            (0, 0, {'name': f'契約書{i + 1}.pdf',
+                    'original_file': base64.b64encode(contract_pdf(f'契約書 No.{i + 1}'))})
+            for i in range(documents)
+        ]
+        return self.env['cloudstamp.envelope'].with_user(self.sender).create({
+            'name': values.pop('name', '業務委託契約書'),
+            'document_ids': files,
+            'recipient_ids': [(0, 0, dict(r, sequence=(i + 1) * 10)) for i, r in enumerate(recipients)],
+            **values,
+        })
+
+    # -- pages --------------------------------------------------------------
+    def page(self, token, expect=200):
+        response = self.url_open(f'/cloudstamp/r/{token}', allow_redirects=True)
+        self.assertEqual(response.status_code, expect, response.text[:500])
+        return response
+
+    def post(self, token, action, data=None, page_token=None):
+        html = self.page(page_token or token).text
+        csrf = CSRF_RE.search(html)
+        payload = dict(data or {}, csrf_token=csrf.group(1) if csrf else '')
+        return self.url_open(f'/cloudstamp/r/{token}/{action}', data=payload, allow_redirects=True)
+
+    def open_documents(self, token, code=None):
+        """Code (if any), then the terms: the documents page."""
+        if code is not None:
+            self.post(token, 'code', {'access_code': code})
+        response = self.post(token, 'terms', {'accept': '1'})
+        self.assertIn('o_cloudstamp_agree', response.text)
+        return response

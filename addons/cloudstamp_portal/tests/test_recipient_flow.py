@@ -1,0 +1,227 @@
+import base64
+from datetime import timedelta
+
+from odoo import fields
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from odoo.addons.cloudstamp_sign.engine import Verdict
+from odoo.addons.cloudstamp_sign.engine.tests.checkers import assert_pdfsig_accepts
+
+from .common import CloudStampFlowCase
+
+A = {'name': '山田 太郎', 'email': 'yamada@client.example', 'company_name': '株式会社クライアント',
+     'access_code': 'Sakura2026'}
+B = {'name': 'Bob Buyer', 'email': 'bob@client.example', 'lang': 'en_US', 'may_forward': True}
+C = {'name': '鈴木 花子', 'email': 'suzuki@partner.example'}
+
+
+@tagged('post_install', '-at_install')
+class TestRecipientFlow(CloudStampFlowCase):
+
+    def test_full_flow_with_three_recipients_one_of_whom_forwards(self):
+        envelope = self.make_envelope([A, B, C], documents=2,
+                                      cc_partner_ids=[(0, 0, {'name': 'Legal', 'email': 'legal@cloudstamp.example'})])
+        envelope.action_send()
+        self.assertEqual(envelope.state, 'sent')
+        # The document ID is printed on page 1 of every PDF, under the send signature
+        for document in envelope.document_ids:
+            self.assertIn(envelope.document_ref.encode(), base64.b64decode(document.signed_file))
+
+        # A: access code, terms, documents, agree — in Japanese
+        mail = self.mail_to(self.deliver(), A['email'])
+        self.assertIn('業務委託契約書', mail['Subject'])
+        self.assertIn('確認', mail['Subject'])
+        token_a = self.link_in(mail)
+        self.assertIn('アクセスコード', self.page(token_a).text)
+        self.open_documents(token_a, code=A['access_code'])
+        document = envelope.document_ids[0]
+        pdf = self.url_open(f'/cloudstamp/r/{token_a}/document/{document.id}')
+        self.assertEqual(pdf.headers['Content-Type'], 'application/pdf')
+        self.assertEqual(pdf.content, base64.b64decode(document.signed_file))
+        self.post(token_a, 'agree')
+        self.assertEqual(envelope.recipient_ids.filtered(lambda r: r.email == A['email']).state, 'agreed')
+
+        # B forwards to D, who has the authority
+        mail = self.mail_to(self.deliver(), B['email'])
+        self.assertIn('Please review', mail['Subject'])  # B reads English
+        token_b = self.link_in(mail)
+        self.open_documents(token_b)
+        response = self.post(token_b, 'forward', {'name': 'Dan Director', 'email': 'dan@client.example',
+                                                  'message': 'Please approve'})
+        self.assertIn('o_cloudstamp_forwarded', response.text)
+        self.page(token_b, expect=404)  # the forwarder's link died
+        mail = self.mail_to(self.deliver(), 'dan@client.example')
+        self.assertIn('Please approve', self.body(mail))
+        token_d = self.link_in(mail)
+        self.open_documents(token_d)
+        self.post(token_d, 'agree')
+
+        # C agrees last
+        token_c = self.link_in(self.mail_to(self.deliver(), C['email']))
+        self.open_documents(token_c)
+        self.post(token_c, 'agree')
+        self.assertEqual(envelope.state, 'completed')
+
+        # Completion: every party, forwarder and CC get the PDFs and the certificate
+        final_mails = self.deliver()
+        for address in ('sales@cloudstamp.example', A['email'], B['email'],
+                        'dan@client.example', C['email'], 'legal@cloudstamp.example'):
+            message = self.mail_to(final_mails, address)
+            names = sorted(part.get_filename() for part in message.iter_attachments())
+            self.assertEqual(len(names), 3, names)
+            self.assertTrue(any(name.endswith('_certificate.pdf') for name in names))
+
+        # Evidence: five signatures in order, valid by pyHanko and by pdfsig
+        for document in envelope.document_ids:
+            data = base64.b64decode(document.signed_file)
+            report = self.service.verify_pdf(data)
+            self.assertEqual(report.verdict, Verdict.VALID, report.problems)
+            self.assertEqual([(s.action, s.actor) for s in report.signatures], [
+                ('send', 'sales@cloudstamp.example'), ('agree', A['email']),
+                ('forward', B['email']), ('agree', 'dan@client.example'), ('agree', C['email'])])
+            assert_pdfsig_accepts(data, self.root_pem, expected_count=5)
+            self.assertEqual([h['action'] for h in document.revision_hashes],
+                             ['upload', 'send', 'agree', 'forward', 'agree', 'agree'])
+        certificate = base64.b64decode(envelope.certificate_file)
+        report = self.service.verify_pdf(certificate)
+        self.assertEqual(report.verdict, Verdict.VALID, report.problems)
+        self.assertEqual(report.signatures[0].action, 'complete')
+        assert_pdfsig_accepts(certificate, self.root_pem, expected_count=1)
+        self.assertEqual(envelope._verify_trail(), '')
+
+        # Each recipient downloads the certificate through their link
+        response = self.url_open(f'/cloudstamp/r/{token_a}/certificate')
+        self.assertEqual(response.content, certificate)
+        self.assertIn('o_cloudstamp_completed', self.page(token_c).text)
+
+    def test_wrong_access_codes_lock_the_link(self):
+        envelope = self.make_envelope([A])
+        envelope.action_send()
+        token = self.link_in(self.mail_to(self.deliver(), A['email']))
+        for attempt in range(4):
+            response = self.post(token, 'code', {'access_code': f'wrong{attempt}'})
+            self.assertIn('o_cloudstamp_error', response.text)
+        recipient = envelope.recipient_ids
+        self.assertFalse(recipient.locked)
+        response = self.post(token, 'code', {'access_code': 'wrong-5'})
+        self.assertIn('o_cloudstamp_locked', response.text)
+        self.assertTrue(recipient.locked)
+        # Even the right code no longer opens it; the documents stay out of reach
+        response = self.post(token, 'code', {'access_code': A['access_code']})
+        self.assertIn('o_cloudstamp_locked', response.text)
+        document = envelope.document_ids[0]
+        self.assertEqual(self.url_open(f'/cloudstamp/r/{token}/document/{document.id}').status_code, 404)
+        # The sender is told by mail and in the chatter
+        mail = self.mail_to(self.deliver(), 'sales@cloudstamp.example')
+        self.assertIn('locked', mail['Subject'])
+        self.assertTrue(envelope.message_ids.filtered(lambda m: A['email'] in (m.body or '')))
+        # A reminder (after checking the code) gives a fresh, working link
+        recipient.sudo().write({'locked': False, 'failed_code_attempts': 0})
+        envelope.action_remind()
+        new_token = self.link_in(self.mail_to(self.deliver(), A['email']))
+        self.page(token, expect=404)
+        self.open_documents(new_token, code=A['access_code'])
+
+    def test_right_code_after_wrong_codes(self):
+        envelope = self.make_envelope([A])
+        envelope.action_send()
+        token = self.link_in(self.mail_to(self.deliver(), A['email']))
+        self.post(token, 'code', {'access_code': 'nope'})
+        self.open_documents(token, code=A['access_code'])
+        self.assertEqual(envelope.recipient_ids.failed_code_attempts, 0)
+
+    def test_decline_tells_the_sender_and_earlier_recipients(self):
+        envelope = self.make_envelope([B, C])
+        envelope.action_send()
+        token_b = self.link_in(self.mail_to(self.deliver(), B['email']))
+        self.open_documents(token_b)
+        self.post(token_b, 'agree')
+        token_c = self.link_in(self.mail_to(self.deliver(), C['email']))
+        self.open_documents(token_c)
+        self.post(token_c, 'decline', {'reason': '金額が違います'})
+        self.assertEqual(envelope.state, 'declined')
+        self.assertEqual(envelope.end_reason, '金額が違います')
+        mails = self.deliver()
+        self.assertIn('金額が違います', self.body(self.mail_to(mails, 'sales@cloudstamp.example')))
+        self.mail_to(mails, B['email'])
+        self.assertIn('o_cloudstamp_closed', self.page(token_c).text)
+
+    def test_revision_request_then_revised_resend(self):
+        envelope = self.make_envelope([C])
+        envelope.action_send()
+        token = self.link_in(self.mail_to(self.deliver(), C['email']))
+        self.open_documents(token)
+        self.post(token, 'revision', {'comment': '第3条の納期を修正してください'})
+        self.assertEqual(envelope.state, 'revision')
+        self.assertIn('第3条', self.body(self.mail_to(self.deliver(), 'sales@cloudstamp.example')))
+        action = envelope.action_revise()
+        revised = self.env['cloudstamp.envelope'].browse(action['res_id'])
+        self.assertEqual(revised.revised_from_id, envelope)
+        self.assertEqual(revised.state, 'draft')
+        self.assertNotEqual(revised.document_ref, envelope.document_ref)
+        self.assertEqual(revised.document_ids.mapped('original_sha256'),
+                         envelope.document_ids.mapped('original_sha256'))
+        revised.action_send()
+        token2 = self.link_in(self.mail_to(self.deliver(), C['email']))
+        self.open_documents(token2)
+        self.post(token2, 'agree')
+        self.assertEqual(revised.state, 'completed')
+
+    def test_expiry_and_reminder_kill_old_links(self):
+        envelope = self.make_envelope([C])
+        envelope.action_send()
+        old = self.link_in(self.mail_to(self.deliver(), C['email']))
+        envelope.action_remind()
+        new = self.link_in(self.mail_to(self.deliver(), C['email']))
+        self.assertNotEqual(old, new)
+        self.page(old, expect=404)
+        self.page(new)
+        envelope.sudo().expiry_date = fields.Datetime.now() - timedelta(minutes=1)
+        self.env['cloudstamp.envelope']._cron_expire()
+        self.assertEqual(envelope.state, 'expired')
+        self.assertNotIn('o_cloudstamp_agree', self.page(new).text)
+        self.assertIn('o_cloudstamp_error', self.post(new, 'agree').text)
+        self.assertEqual(len(self.service.verify_pdf(
+            base64.b64decode(envelope.document_ids.signed_file)).signatures), 1)
+        # an expired link (past its own expiry) is gone entirely
+        envelope.recipient_ids.sudo().token_expiry = fields.Datetime.now() - timedelta(seconds=1)
+        self.page(new, expect=404)
+
+    def test_a_token_reaches_only_its_own_recipient_and_envelope(self):
+        first = self.make_envelope([C, B])
+        other = self.make_envelope([B], name='別件')
+        first.action_send()
+        other.action_send()
+        mails = self.deliver()
+        token_c = self.link_in(self.mail_to(mails, C['email']))
+        self.open_documents(token_c)
+        foreign = other.document_ids[0]
+        self.assertEqual(self.url_open(f'/cloudstamp/r/{token_c}/document/{foreign.id}').status_code, 404)
+        self.page('x' * 43, expect=404)
+        self.page(token_c[:-1] + ('A' if token_c[-1] != 'A' else 'B'), expect=404)
+        # B's link for the other envelope cannot act on the first one
+        token_b_other = self.link_in(self.mail_to(mails, B['email']))
+        b_first = first.recipient_ids.filtered(lambda r: r.email == B['email'])
+        self.assertEqual(b_first.state, 'waiting')
+        self.open_documents(token_b_other)
+        self.post(token_b_other, 'agree')
+        self.assertEqual(b_first.state, 'waiting')
+        self.assertEqual(first.current_recipient_id.email, C['email'])
+
+    def test_nobody_acts_out_of_turn(self):
+        envelope = self.make_envelope([C, B])
+        envelope.action_send()
+        token_c = self.link_in(self.mail_to(self.deliver(), C['email']))
+        self.open_documents(token_c)
+        self.post(token_c, 'agree')
+        # C again: the turn has passed, nothing is signed twice
+        response = self.post(token_c, 'agree')
+        self.assertIn('o_cloudstamp_error', response.text)
+        self.assertIn('o_cloudstamp_closed', response.text)
+        signed = base64.b64decode(envelope.document_ids.signed_file)
+        self.assertEqual(len(self.service.verify_pdf(signed).signatures), 2)
+        with self.assertRaises(UserError):
+            envelope.recipient_ids.filtered(lambda r: r.email == C['email']).action_agree()
+        self.assertEqual(len(self.service.verify_pdf(
+            base64.b64decode(envelope.document_ids.signed_file)).signatures), 2)

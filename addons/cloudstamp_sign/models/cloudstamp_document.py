@@ -1,0 +1,95 @@
+import base64
+import hashlib
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+
+class CloudStampDocument(models.Model):
+    """One PDF of an envelope: the original upload and the current signed file."""
+
+    _name = 'cloudstamp.document'
+    _description = 'CloudStamp Document'
+    _order = 'envelope_id, sequence, id'
+
+    envelope_id = fields.Many2one(
+        'cloudstamp.envelope', required=True, index=True, ondelete='cascade')
+    sequence = fields.Integer(default=10)
+    name = fields.Char('File Name', required=True)
+    original_file = fields.Binary('Original PDF', attachment=True, required=True)
+    signed_file = fields.Binary('Signed PDF', attachment=True, readonly=True)
+    original_sha256 = fields.Char('Original SHA-256', readonly=True)
+    current_sha256 = fields.Char('Current SHA-256', readonly=True)
+    revision_hashes = fields.Json(
+        'Revision Hashes', readonly=True,
+        help='SHA-256 of every revision, oldest first, with the action that made it.')
+    page_count = fields.Integer('Pages', readonly=True)
+    file_size = fields.Integer('Size (bytes)', readonly=True)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # Preflight before anything is stored: a refused file leaves no trace.
+        files = [(vals.get('name') or 'document.pdf',
+                  base64.b64decode(vals.get('original_file') or b''))
+                 for vals in vals_list]
+        results = self.env['cloudstamp.signing.service'].preflight_files(files)
+        for vals, result in zip(vals_list, results, strict=True):
+            vals.update({
+                'original_sha256': result.sha256,
+                'current_sha256': result.sha256,
+                'revision_hashes': [{'action': 'upload', 'sha256': result.sha256}],
+                'page_count': result.page_count,
+                'file_size': result.size,
+            })
+        documents = super().create(vals_list)
+        documents.envelope_id._check_send_size()
+        return documents
+
+    def write(self, vals):
+        if 'original_file' in vals and any(d.envelope_id.state != 'draft' for d in self):
+            raise UserError(_('A sent document cannot be replaced.'))
+        if 'original_file' in vals:
+            for document in self:
+                name = vals.get('name', document.name)
+                result = self.env['cloudstamp.signing.service'].preflight_files(
+                    [(name, base64.b64decode(vals['original_file'] or b''))])[0]
+                super(CloudStampDocument, document).write(dict(
+                    vals, original_sha256=result.sha256, current_sha256=result.sha256,
+                    revision_hashes=[{'action': 'upload', 'sha256': result.sha256}],
+                    page_count=result.page_count, file_size=result.size))
+            self.envelope_id._check_send_size()
+            return True
+        return super().write(vals)
+
+    def _current_pdf(self):
+        self.ensure_one()
+        return base64.b64decode(self.signed_file or self.original_file)
+
+    def _current_hashes(self):
+        return {str(d.id): d.current_sha256 for d in self}
+
+    def _sign_all(self, actor_email, action, actor_name='', page_note=''):
+        """Sign every document in memory first, then store: a failure on the
+        last file leaves all of them as they were."""
+        service = self.env['cloudstamp.signing.service']
+        signed = [
+            (document, service.sign_pdf(
+                document._current_pdf(), actor_email, action,
+                actor_name=actor_name, page_note=page_note))
+            for document in self
+        ]
+        for document, data in signed:
+            digest = hashlib.sha256(data).hexdigest()
+            document.sudo().write({
+                'signed_file': base64.b64encode(data),
+                'current_sha256': digest,
+                'revision_hashes': (document.revision_hashes or []) + [
+                    {'action': action, 'sha256': digest, 'actor': actor_email}],
+            })
+
+    def _verify_stored(self):
+        """The first document whose stored file no longer matches its hash."""
+        for document in self:
+            if hashlib.sha256(document._current_pdf()).hexdigest() != document.current_sha256:
+                return document
+        return None

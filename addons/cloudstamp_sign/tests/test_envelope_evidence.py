@@ -1,0 +1,168 @@
+import base64
+import threading
+from contextlib import closing
+
+import psycopg2
+
+from odoo import SUPERUSER_ID, api
+from odoo.exceptions import UserError
+from odoo.sql_db import db_connect
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from ..engine.tests.pdf_samples import contract_pdf
+from .common import CloudStampCase
+
+RECIPIENT = {'name': '佐藤 一郎', 'email': 'sato@partner.example'}
+
+
+def make_envelope(env, recipients=(RECIPIENT,)):
+    return env['cloudstamp.envelope'].create({
+        'name': '秘密保持契約書',
+        'document_ids': [(0, 0, {'name': 'nda.pdf',
+                                 'original_file': base64.b64encode(contract_pdf())})],
+        'recipient_ids': [(0, 0, dict(r)) for r in recipients],
+    })
+
+
+def ready_to_agree(envelope):
+    envelope.action_send()
+    recipient = envelope.current_recipient_id
+    recipient._mark_opened()
+    recipient._accept_terms()
+    return recipient
+
+
+@tagged('post_install', '-at_install')
+class TestEnvelopeEvidence(CloudStampCase):
+
+    def test_events_are_append_only_even_for_administrators(self):
+        envelope = make_envelope(self.env)
+        envelope.action_send()
+        event = envelope.event_ids[0]
+        admin_env = self.env(user=self.env.ref('base.user_admin'))
+        for target in (event, event.with_env(admin_env), event.sudo()):
+            with self.assertRaises(UserError):
+                target.write({'actor': 'someone@else.example'})
+            with self.assertRaises(UserError):
+                target.unlink()
+        with mute_logger('odoo.sql_db'), self.assertRaises(psycopg2.Error), self.env.cr.savepoint():
+            self.env.cr.execute("UPDATE cloudstamp_event SET actor = 'x' WHERE id = %s", [event.id])
+        with mute_logger('odoo.sql_db'), self.assertRaises(psycopg2.Error), self.env.cr.savepoint():
+            self.env.cr.execute('DELETE FROM cloudstamp_event WHERE id = %s', [event.id])
+
+    def test_trail_verification_finds_a_changed_event_and_a_swapped_pdf(self):
+        recipient = ready_to_agree(make_envelope(self.env))
+        envelope = recipient.envelope_id
+        recipient.action_agree()
+        self.assertEqual(envelope.state, 'completed')
+        self.assertEqual(envelope._verify_trail(), '')
+        events = envelope.event_ids.sorted('sequence')
+        self.assertEqual(events[0].previous_hash, '0' * 64)
+        for earlier, later in zip(events, events[1:]):
+            self.assertEqual(later.previous_hash, earlier.event_hash)
+
+        # a row changed behind the ORM's back (trigger lifted, as an attacker with
+        # database access would) is reported with its position
+        self.env.flush_all()
+        self.env.cr.execute('SAVEPOINT tamper')
+        self.env.cr.execute('ALTER TABLE cloudstamp_event DISABLE TRIGGER cloudstamp_event_append_only')
+        self.env.cr.execute("UPDATE cloudstamp_event SET ip_address = '203.0.113.9' WHERE id = %s",
+                            [events[2].id])
+        self.env.cr.execute('ALTER TABLE cloudstamp_event ENABLE TRIGGER cloudstamp_event_append_only')
+        self.env['cloudstamp.event'].invalidate_model()
+        self.assertIn(f'event {events[2].sequence}', envelope._verify_trail())
+        self.env.cr.execute('ROLLBACK TO SAVEPOINT tamper')
+        self.env['cloudstamp.event'].invalidate_model()
+        self.assertEqual(envelope._verify_trail(), '')
+
+        # a stored PDF swapped for another file
+        document = envelope.document_ids
+        document.sudo().write({'signed_file': base64.b64encode(contract_pdf('偽物 / Fake'))})
+        self.assertIn(document.name, envelope._verify_trail())
+
+    def test_a_failure_while_signing_leaves_the_envelope_as_it_was(self):
+        first = dict(RECIPIENT)
+        second = {'name': 'Ken', 'email': 'ken@partner.example'}
+        recipient = ready_to_agree(make_envelope(self.env, (first, second)))
+        envelope = recipient.envelope_id
+        before = {
+            'state': envelope.state,
+            'hashes': envelope.document_ids._current_hashes(),
+            'files': envelope.document_ids.mapped('signed_file'),
+            'events': len(envelope.event_ids),
+            'recipient': recipient.state,
+            'turn': envelope.current_recipient_id,
+        }
+        # The TSA goes away mid-flow: no signature may be added without its timestamp.
+        self.env['ir.config_parameter'].sudo().set_param('cloudstamp.tsa_url', 'http://127.0.0.1:9/tsa')
+        with self.assertRaises(UserError), self.env.cr.savepoint():
+            recipient.action_agree()
+        self.env['ir.config_parameter'].sudo().set_param('cloudstamp.tsa_url', '')
+        envelope.invalidate_recordset()
+        recipient.invalidate_recordset()
+        self.assertEqual(envelope.state, before['state'])
+        self.assertEqual(envelope.document_ids._current_hashes(), before['hashes'])
+        self.assertEqual(envelope.document_ids.mapped('signed_file'), before['files'])
+        self.assertEqual(len(envelope.event_ids), before['events'])
+        self.assertEqual(recipient.state, before['recipient'])
+        self.assertEqual(envelope.current_recipient_id, before['turn'])
+        # and the same turn still works afterwards
+        recipient.action_agree()
+        self.assertEqual(recipient.state, 'agreed')
+
+    def test_the_same_turn_cannot_be_completed_twice(self):
+        recipient = ready_to_agree(make_envelope(self.env))
+        recipient.action_agree()
+        for action in (recipient.action_agree,
+                       lambda: recipient.action_decline('late'),
+                       lambda: recipient.action_forward('X', 'x@example.jp')):
+            with self.assertRaises(UserError):
+                action()
+        report = self.service.verify_pdf(base64.b64decode(recipient.envelope_id.document_ids.signed_file))
+        self.assertEqual([s.action for s in report.signatures], ['send', 'agree'])
+
+
+@tagged('post_install', '-at_install')
+class TestConcurrentAgreement(CloudStampCase):
+    """Real concurrent transactions on separate connections (committed data)."""
+
+    def test_two_agree_requests_at_once_give_exactly_one_signature(self):
+        dbname = self.env.cr.dbname
+        with closing(db_connect(dbname).cursor()) as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            recipient_id = ready_to_agree(make_envelope(env)).id
+            cr.commit()
+
+        barrier = threading.Barrier(2)
+        outcomes = []
+
+        def agree():
+            with closing(db_connect(dbname).cursor()) as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                recipient = env['cloudstamp.recipient'].browse(recipient_id)
+                barrier.wait()
+                try:
+                    recipient.action_agree()
+                    cr.commit()
+                    outcomes.append('agreed')
+                except (UserError, psycopg2.Error) as exc:
+                    cr.rollback()
+                    outcomes.append(type(exc).__name__)
+
+        with mute_logger('odoo.sql_db'):
+            threads = [threading.Thread(target=agree) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=120)
+        self.assertEqual(outcomes.count('agreed'), 1, outcomes)
+
+        with closing(db_connect(dbname).cursor()) as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            envelope = env['cloudstamp.recipient'].browse(recipient_id).envelope_id
+            data = base64.b64decode(envelope.document_ids.signed_file)
+            report = env['cloudstamp.signing.service'].verify_pdf(data)
+            self.assertEqual([s.action for s in report.signatures], ['send', 'agree'])
+            self.assertEqual(envelope.state, 'completed')
+            self.assertEqual(len(envelope.event_ids.filtered(lambda e: e.event_type == 'agreed')), 1)
