@@ -13,8 +13,9 @@ run: setup        ## Odoo on http://localhost:8069, database `cloudstamp`
 test: setup       ## fresh database, every test
 	@bash scripts/test.sh
 
-bench: setup      ## signing benchmark against stock pyHanko
+bench: setup      ## signing vs stock pyHanko, then end to end over HTTP
 	@$(PYTHON) bench/bench_engine.py
+	@$(PYTHON) bench/bench_e2e.py
 
 clean:            ## drop generated config, logs and filestore (not databases)
 	rm -rf var

@@ -28,6 +28,9 @@ command -v pdfsig   >/dev/null || need_debs+=(poppler-utils)
 command -v qpdf     >/dev/null || need_debs+=(qpdf)
 command -v certutil >/dev/null || need_debs+=(libnss3-tools)
 command -v openssl  >/dev/null || need_debs+=(openssl)
+# Odoo tours (the recipient pages in a real browser)
+command -v chromium >/dev/null || command -v google-chrome >/dev/null \
+  || command -v chromium-browser >/dev/null || need_debs+=(chromium)
 fc-list :lang=ja 2>/dev/null | grep -q . || need_debs+=(fonts-ipafont fonts-ipaexfont)
 if ((${#need_debs[@]})); then
   say "Installing Debian packages: ${need_debs[*]}"

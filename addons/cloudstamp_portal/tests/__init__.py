@@ -1,1 +1,1 @@
-from . import test_recipient_flow
+from . import test_recipient_flow, test_recipient_tour

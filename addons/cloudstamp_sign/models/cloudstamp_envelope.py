@@ -246,18 +246,21 @@ class CloudStampEnvelope(models.Model):
                                summary=template.name)
 
     def _send_completion_mails(self):
+        """The signed PDFs and the certificate to every party, forwarders and
+        CC people included: one mail per language, all parties addressed, so
+        the 1 MB attachments are encoded and sent once or twice, not per person."""
         template = self.env.ref('cloudstamp_sign.mail_template_completed').sudo()
         attachments = self._final_attachments()
-        addresses = [(self.user_id.partner_id.email, self.lang)]
-        addresses += [(r.email, r.lang) for r in self.recipient_ids]
-        addresses += [(p.email, self.lang) for p in self.cc_partner_ids if p.email]
-        seen = set()
-        for email, lang in addresses:
-            if not email or email.lower() in seen:
-                continue
-            seen.add(email.lower())
+        parties = [(self.user_id.partner_id.email, self.lang)]
+        parties += [(r.email, r.lang) for r in self.recipient_ids]
+        parties += [(p.email, self.lang) for p in self.cc_partner_ids if p.email]
+        by_lang = {}
+        for address, lang in parties:
+            if address and address.lower() not in {a.lower() for v in by_lang.values() for a in v}:
+                by_lang.setdefault(lang or 'en_US', []).append(address)
+        for lang, addresses in by_lang.items():
             template.with_context(lang=lang).send_mail(
-                self.id, email_values={'email_to': email, 'recipient_ids': [],
+                self.id, email_values={'email_to': ','.join(addresses), 'recipient_ids': [],
                                        'attachment_ids': [(4, a.id) for a in attachments]},
                 email_layout_xmlid='mail.mail_notification_light')
 
