@@ -5,9 +5,10 @@ then calls the recipient's model methods, which hold the rules.
 """
 
 import base64
+import functools
 from urllib.parse import quote
 
-from werkzeug.exceptions import NotFound, TooManyRequests
+from werkzeug.exceptions import NotFound
 
 from odoo import _, http
 from odoo.exceptions import AccessDenied, UserError
@@ -17,6 +18,31 @@ from ..models.res_config_settings import terms_for
 
 SESSION_KEY = 'cloudstamp_code_ok'
 MAX_TEXT = 2000
+
+
+def with_recipient(route):
+    """Resolve the link before the route runs.
+
+    Wrong links answer 404 without raising, so that the failure recorded for
+    rate limiting is committed rather than rolled back with the request.
+    """
+    @functools.wraps(route)
+    def wrapper(self, token, **kw):
+        failures = request.env['cloudstamp.access.failure']
+        ip_address = request.httprequest.remote_addr
+        if failures._is_blocked(ip_address):
+            return request.make_response(
+                _('Too many attempts from your network. Please try again later.'), status=429)
+        try:
+            recipient = request.env['cloudstamp.recipient']._from_token(token)
+        except AccessDenied:
+            failures._record(ip_address, 'token')
+            return request.make_response(
+                _('This link is not valid. Please use the latest link you received by email.'),
+                status=404)
+        request.update_context(lang=recipient.lang)
+        return route(self, recipient, token, **kw)
+    return wrapper
 
 
 class CloudStampRecipientPortal(http.Controller):
@@ -30,18 +56,6 @@ class CloudStampRecipientPortal(http.Controller):
             'user_agent': request.httprequest.user_agent.string,
         }
 
-    def _recipient(self, token):
-        failures = request.env['cloudstamp.access.failure']
-        ip_address = request.httprequest.remote_addr
-        if failures._is_blocked(ip_address):
-            raise TooManyRequests()
-        try:
-            recipient = request.env['cloudstamp.recipient']._from_token(token)
-        except AccessDenied:
-            failures._record(ip_address, 'token')
-            raise NotFound()
-        request.update_context(lang=recipient.lang)
-        return recipient
 
     def _code_ok(self, recipient):
         return not recipient.has_access_code or recipient.id in request.session.get(SESSION_KEY, [])
@@ -69,8 +83,8 @@ class CloudStampRecipientPortal(http.Controller):
     # Pages
     # ------------------------------------------------------------------
     @http.route('/cloudstamp/r/<string:token>', type='http', auth='public', methods=['GET'])
-    def recipient_page(self, token, **kw):
-        recipient = self._recipient(token)
+    @with_recipient
+    def recipient_page(self, recipient, token, **kw):
         envelope = recipient.envelope_id
         if recipient.locked:
             return self._render('page_locked', recipient, token)
@@ -87,8 +101,8 @@ class CloudStampRecipientPortal(http.Controller):
         return self._render('page_documents', recipient, token)
 
     @http.route('/cloudstamp/r/<string:token>/code', type='http', auth='public', methods=['POST'])
-    def submit_code(self, token, access_code='', **kw):
-        recipient = self._recipient(token)
+    @with_recipient
+    def submit_code(self, recipient, token, access_code='', **kw):
         if recipient._check_access_code((access_code or '')[:200], self._request_info()):
             request.session[SESSION_KEY] = request.session.get(SESSION_KEY, []) + [recipient.id]
             return self._redirect(token)
@@ -98,8 +112,8 @@ class CloudStampRecipientPortal(http.Controller):
         return self._redirect(token, _('The access code is not correct.'))
 
     @http.route('/cloudstamp/r/<string:token>/terms', type='http', auth='public', methods=['POST'])
-    def accept_terms(self, token, accept=None, **kw):
-        recipient = self._recipient(token)
+    @with_recipient
+    def accept_terms(self, recipient, token, accept=None, **kw):
         if not self._code_ok(recipient):
             return self._redirect(token)
         if not accept:
@@ -108,8 +122,8 @@ class CloudStampRecipientPortal(http.Controller):
 
     @http.route('/cloudstamp/r/<string:token>/document/<int:document_id>',
                 type='http', auth='public', methods=['GET'])
-    def document(self, token, document_id, download=None, **kw):
-        recipient = self._recipient(token)
+    @with_recipient
+    def document(self, recipient, token, document_id, download=None, **kw):
         may_read = recipient.envelope_id.state == 'completed' or (
             recipient._is_current_turn() and self._code_ok(recipient)
             and recipient.terms_accepted_at)
@@ -119,8 +133,8 @@ class CloudStampRecipientPortal(http.Controller):
         return self._pdf_response(document._current_pdf(), document.name, download)
 
     @http.route('/cloudstamp/r/<string:token>/certificate', type='http', auth='public', methods=['GET'])
-    def certificate(self, token, **kw):
-        recipient = self._recipient(token)
+    @with_recipient
+    def certificate(self, recipient, token, **kw):
         envelope = recipient.envelope_id
         if envelope.state != 'completed' or not envelope.certificate_file:
             raise NotFound()
@@ -147,35 +161,37 @@ class CloudStampRecipientPortal(http.Controller):
             return self._redirect(token, str(exc.args[0]))
         return self._redirect(token)
 
-    def _actionable(self, token):
-        recipient = self._recipient(token)
+    def _check_code_passed(self, recipient):
         if not self._code_ok(recipient):
             raise NotFound()
-        return recipient
 
     @http.route('/cloudstamp/r/<string:token>/agree', type='http', auth='public', methods=['POST'])
-    def agree(self, token, **kw):
-        recipient = self._actionable(token)
+    @with_recipient
+    def agree(self, recipient, token, **kw):
+        self._check_code_passed(recipient)
         return self._act(token, lambda: recipient.action_agree(self._request_info()))
 
     @http.route('/cloudstamp/r/<string:token>/decline', type='http', auth='public', methods=['POST'])
-    def decline(self, token, reason='', **kw):
-        recipient = self._actionable(token)
+    @with_recipient
+    def decline(self, recipient, token, reason='', **kw):
+        self._check_code_passed(recipient)
         if not (reason or '').strip():
             return self._redirect(token, _('Please give a reason.'))
         return self._act(token, lambda: recipient.action_decline(reason[:MAX_TEXT], self._request_info()))
 
     @http.route('/cloudstamp/r/<string:token>/revision', type='http', auth='public', methods=['POST'])
-    def request_revision(self, token, comment='', **kw):
-        recipient = self._actionable(token)
+    @with_recipient
+    def request_revision(self, recipient, token, comment='', **kw):
+        self._check_code_passed(recipient)
         if not (comment or '').strip():
             return self._redirect(token, _('Please say what should be revised.'))
         return self._act(token, lambda: recipient.action_request_revision(
             comment[:MAX_TEXT], self._request_info()))
 
     @http.route('/cloudstamp/r/<string:token>/forward', type='http', auth='public', methods=['POST'])
-    def forward(self, token, name='', email='', message='', **kw):
-        recipient = self._actionable(token)
+    @with_recipient
+    def forward(self, recipient, token, name='', email='', message='', **kw):
+        self._check_code_passed(recipient)
         try:
             successor = recipient.action_forward(
                 (name or '')[:200], (email or '')[:254], (message or '')[:MAX_TEXT],

@@ -20,10 +20,12 @@ DEFAULT_TERMS = {
 class ResConfigSettings(models.TransientModel):
     _inherit = 'res.config.settings'
 
-    cloudstamp_terms_ja = fields.Text(
+    # Char, not Text: settings stored as config parameters must be scalar.
+
+    cloudstamp_terms_ja = fields.Char(
         'Terms of Use (Japanese)', config_parameter='cloudstamp.terms_ja_JP',
         default=DEFAULT_TERMS['ja_JP'])
-    cloudstamp_terms_en = fields.Text(
+    cloudstamp_terms_en = fields.Char(
         'Terms of Use (English)', config_parameter='cloudstamp.terms_en_US',
         default=DEFAULT_TERMS['en_US'])
 

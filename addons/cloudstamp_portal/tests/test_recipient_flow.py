@@ -225,3 +225,48 @@ class TestRecipientFlow(CloudStampFlowCase):
             envelope.recipient_ids.filtered(lambda r: r.email == C['email']).action_agree()
         self.assertEqual(len(self.service.verify_pdf(
             base64.b64decode(envelope.document_ids.signed_file)).signatures), 2)
+
+    def test_wrong_links_are_rate_limited_per_ip(self):
+        envelope = self.make_envelope([C])
+        envelope.action_send()
+        token = self.link_in(self.mail_to(self.deliver(), C['email']))
+        self.page(token)
+        for attempt in range(20):
+            self.page(f'guess-{attempt:02d}-' + 'x' * 30, expect=404)
+        # from now on even a right link is refused to this address, for a while
+        self.page(token, expect=429)
+        failures = self.env['cloudstamp.access.failure'].sudo()
+        failures.search([]).write({'failed_at': fields.Datetime.now() - timedelta(hours=1)})
+        self.page(token)
+
+    def test_hostile_form_data_is_refused_cleanly(self):
+        envelope = self.make_envelope([dict(B, may_forward=False)])
+        envelope.action_send()
+        token = self.link_in(self.mail_to(self.deliver(), B['email']))
+        self.open_documents(token)
+        # forwarding was not allowed by the sender
+        response = self.post(token, 'forward', {'name': 'Eve', 'email': 'eve@evil.example'})
+        self.assertIn('o_cloudstamp_error', response.text)
+        self.assertEqual(len(envelope.recipient_ids), 1)
+        # markup in a decline reason is stored as text and shown escaped
+        response = self.post(token, 'decline', {'reason': '<script>alert(1)</script>' + 'x' * 5000})
+        self.assertEqual(envelope.state, 'declined')
+        self.assertEqual(len(envelope.end_reason), 2000)
+        self.assertNotIn('<script>alert(1)</script>', response.text)
+        # a document of the envelope by a made-up id
+        self.assertEqual(self.url_open(f'/cloudstamp/r/{token}/document/999999').status_code, 404)
+
+    def test_terms_of_use_come_from_settings(self):
+        self.env['res.config.settings'].create({
+            'cloudstamp_terms_ja': '第1条 テスト用の利用規約', 'cloudstamp_terms_en': 'Article 1 test terms'}).execute()
+        envelope = self.make_envelope([C, B])
+        envelope.action_send()
+        token = self.link_in(self.mail_to(self.deliver(), C['email']))
+        self.assertIn('第1条 テスト用の利用規約', self.page(token).text)
+        self.assertNotIn('o_cloudstamp_viewer', self.page(token).text)  # no documents before the terms
+        response = self.post(token, 'terms', {})  # box not ticked
+        self.assertIn('o_cloudstamp_error', response.text)
+        self.assertFalse(envelope.current_recipient_id.terms_accepted_at)
+        self.open_documents(token)
+        self.assertTrue(envelope.current_recipient_id.terms_accepted_at)
+        self.assertEqual(envelope.event_ids.filtered(lambda e: e.event_type == 'terms_accepted').actor, C['email'])
