@@ -12,6 +12,13 @@ class ResConfigSettings(models.TransientModel):
     cloudstamp_max_send_mb = fields.Float(
         'Maximum size per send (MB)', default=8,
         config_parameter='cloudstamp.max_send_mb')
+    cloudstamp_expiry_days = fields.Integer(
+        'Default expiry (days)', default=10, config_parameter='cloudstamp.expiry_days')
+    cloudstamp_link_days = fields.Integer(
+        'Link validity (days)', default=10, config_parameter='cloudstamp.link_days')
+    cloudstamp_remind_after_days = fields.Integer(
+        'Remind after (days)', default=3, config_parameter='cloudstamp.remind_after_days',
+        help='The reminder cron mails a new link to a recipient who has not acted for this long.')
     cloudstamp_tsa_url = fields.Char(
         'Time Stamping Authority URL', config_parameter='cloudstamp.tsa_url',
         help='An RFC 3161 TSA. Leave empty to use the built-in TSA.')

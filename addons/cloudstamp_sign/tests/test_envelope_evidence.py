@@ -166,3 +166,30 @@ class TestConcurrentAgreement(CloudStampCase):
             self.assertEqual([s.action for s in report.signatures], ['send', 'agree'])
             self.assertEqual(envelope.state, 'completed')
             self.assertEqual(len(envelope.event_ids.filtered(lambda e: e.event_type == 'agreed')), 1)
+
+
+@tagged('post_install', '-at_install')
+class TestCrons(CloudStampCase):
+
+    def test_reminder_cron_follows_the_setting_and_replaces_the_link(self):
+        envelope = make_envelope(self.env)
+        envelope.action_send()
+        recipient = envelope.current_recipient_id
+        old_hash = recipient.sudo().token_hash
+        settings = self.env['res.config.settings']
+        settings.create({'cloudstamp_remind_after_days': 3}).execute()
+        self.env['cloudstamp.envelope']._cron_remind()
+        self.assertEqual(recipient.sudo().token_hash, old_hash)  # notified just now: not due
+        # a negative delay makes every waiting recipient due
+        settings.create({'cloudstamp_remind_after_days': -1}).execute()
+        self.env['cloudstamp.envelope']._cron_remind()
+        self.assertNotEqual(recipient.sudo().token_hash, old_hash)
+        self.assertIn('reminded', envelope.event_ids.mapped('event_type'))
+
+    def test_expiry_cron_only_touches_overdue_waiting_envelopes(self):
+        overdue, current = make_envelope(self.env), make_envelope(self.env)
+        (overdue | current).action_send()
+        overdue.expiry_date = '2000-01-01 00:00:00'
+        self.env['cloudstamp.envelope']._cron_expire()
+        self.assertEqual((overdue.state, current.state), ('expired', 'sent'))
+        self.assertEqual(overdue._verify_trail(), '')
