@@ -182,7 +182,8 @@ def main() -> None:
             call('ir.cron', 'method_direct_trigger', [mail_cron])
 
         runs = []
-        for round_no in range(args.rounds):
+        # Round 0 warms the server up (asset bundles, QWeb caches) and is not counted.
+        for round_no in range(args.rounds + 1):
             envelope_id = call('cloudstamp.envelope', 'create', {
                 'name': f'ベンチマーク {round_no}',
                 'document_ids': [(0, 0, {'name': f'doc{i}.pdf', 'original_file': base64.b64encode(d).decode()})
@@ -201,7 +202,8 @@ def main() -> None:
                 csrf = CSRF_RE.search(page.text).group(1)
                 session.post(f'{path}/agree', data={'csrf_token': csrf})
                 deliver()
-            runs.append((time.perf_counter() - start) * 1000)
+            if round_no:
+                runs.append((time.perf_counter() - start) * 1000)
             state = call('cloudstamp.envelope', 'read', [envelope_id], ['state'])[0]['state']
             assert state == 'completed', state
     finally:

@@ -106,7 +106,9 @@ class DocumentSigner:
             writer.encrypt('')
         if request.page_note:
             _add_page_note(writer, request.page_note)
-        index = len(reader.embedded_signatures) + 1
+        # Counting fields is cheap; reader.embedded_signatures would parse
+        # every earlier CMS container, which grows with each signature.
+        index = sum(1 for _field in fields.enumerate_sig_fields(reader)) + 1
         now = datetime.now(timezone.utc)
         metadata = signers.PdfSignatureMetadata(
             field_name=signature_field_name(
