@@ -107,15 +107,6 @@ class _SmtpSession(socketserver.StreamRequestHandler):
             else:  # HELO, MAIL, RSET, NOOP
                 self.reply('250 OK')
 
-    def link_for(self, address: str) -> str:
-        for rcpts, content in reversed(self.messages):
-            if address in rcpts:
-                message = email.message_from_bytes(content, policy=email.policy.default)
-                match = LINK_RE.search(message.get_body(('html', 'plain')).get_content())
-                if match:
-                    return match.group(1)
-        raise LookupError(f'no link mailed to {address}')
-
 
 def engine_ms(files: list[bytes], rounds: int) -> float:
     """The engine alone: send + 3 agreements on each file, plus a certificate."""

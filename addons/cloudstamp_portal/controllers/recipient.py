@@ -174,19 +174,20 @@ class CloudStampRecipientPortal(http.Controller):
     @http.route('/cloudstamp/r/<string:token>/decline', type='http', auth='public', methods=['POST'])
     @with_recipient
     def decline(self, recipient, token, reason='', **kw):
-        self._check_code_passed(recipient)
-        if not (reason or '').strip():
-            return self._redirect(token, _('Please give a reason.'))
-        return self._act(token, lambda: recipient.action_decline(reason[:MAX_TEXT], self._request_info()))
+        return self._stop_round(recipient, token, reason, recipient.action_decline,
+                                _('Please give a reason.'))
 
     @http.route('/cloudstamp/r/<string:token>/revision', type='http', auth='public', methods=['POST'])
     @with_recipient
     def request_revision(self, recipient, token, comment='', **kw):
+        return self._stop_round(recipient, token, comment, recipient.action_request_revision,
+                                _('Please say what should be revised.'))
+
+    def _stop_round(self, recipient, token, text, action, empty_message):
         self._check_code_passed(recipient)
-        if not (comment or '').strip():
-            return self._redirect(token, _('Please say what should be revised.'))
-        return self._act(token, lambda: recipient.action_request_revision(
-            comment[:MAX_TEXT], self._request_info()))
+        if not (text or '').strip():
+            return self._redirect(token, empty_message)
+        return self._act(token, lambda: action(text[:MAX_TEXT], self._request_info()))
 
     @http.route('/cloudstamp/r/<string:token>/forward', type='http', auth='public', methods=['POST'])
     @with_recipient

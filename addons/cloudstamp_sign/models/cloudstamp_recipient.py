@@ -207,20 +207,19 @@ class CloudStampRecipient(models.Model):
         envelope._advance()
 
     def action_decline(self, reason, request_info=None):
-        self.ensure_one()
-        self._lock_for_action()
-        self.sudo().write({'state': 'declined'})
-        self.env['cloudstamp.event']._append(
-            self.envelope_id, 'declined', self.email, reason or '', request_info)
-        self.envelope_id._end('declined', self, reason)
+        self._stop_round('declined', 'declined', reason, request_info)
 
     def action_request_revision(self, comment, request_info=None):
+        self._stop_round('revision', 'revision_requested', comment, request_info)
+
+    def _stop_round(self, state, event_type, text, request_info):
+        """Decline or revision request: this round ends without agreement."""
         self.ensure_one()
         self._lock_for_action()
-        self.sudo().write({'state': 'revision'})
+        self.sudo().write({'state': state})
         self.env['cloudstamp.event']._append(
-            self.envelope_id, 'revision_requested', self.email, comment or '', request_info)
-        self.envelope_id._end('revision', self, comment)
+            self.envelope_id, event_type, self.email, text or '', request_info)
+        self.envelope_id._end(state, self, text)
 
     def action_forward(self, name, email, message='', request_info=None):
         """Hand this turn to the person with authority; they take our place."""
