@@ -193,3 +193,27 @@ class TestCrons(CloudStampCase):
         self.env['cloudstamp.envelope']._cron_expire()
         self.assertEqual((overdue.state, current.state), ('expired', 'sent'))
         self.assertEqual(overdue._verify_trail(), '')
+
+
+@tagged('post_install', '-at_install')
+class TestUploads(CloudStampCase):
+
+    def test_a_refused_upload_stores_nothing_and_speaks_the_users_language(self):
+        envelope = self.env['cloudstamp.envelope'].create({'name': '見積書'})
+        documents, attachments = self.env['cloudstamp.document'], self.env['ir.attachment'].sudo()
+        before = (documents.search_count([]), attachments.search_count([('res_model', '=', 'cloudstamp.document')]))
+        for data, words in ((b'PK\x03\x04 a zip file', 'PDFファイルではありません'),
+                            (contract_pdf()[:300], '破損')):
+            with self.assertRaisesRegex(UserError, words), self.env.cr.savepoint():
+                documents.with_context(lang='ja_JP').create({
+                    'envelope_id': envelope.id, 'name': 'upload.pdf',
+                    'original_file': base64.b64encode(data)})
+        self.assertEqual(before, (documents.search_count([]),
+                                  attachments.search_count([('res_model', '=', 'cloudstamp.document')])))
+
+    def test_a_send_over_the_total_limit_is_refused(self):
+        self.env['ir.config_parameter'].sudo().set_param('cloudstamp.max_send_mb', 0.02)
+        half = base64.b64encode(contract_pdf(padding_bytes=12 * 1024))  # each alone is fine
+        with self.assertRaisesRegex(UserError, 'limit per send'):
+            self.env['cloudstamp.envelope'].create({'name': 'x', 'document_ids': [
+                (0, 0, {'name': f'{i}.pdf', 'original_file': half}) for i in range(2)]})
