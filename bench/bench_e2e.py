@@ -118,8 +118,8 @@ def engine_ms(files: list[bytes], rounds: int) -> float:
         start = time.perf_counter()
         for data in files:
             data = engine.sign(data, SignatureRequest('sender@bench.example', SignatureAction.SEND))
-            for _name, email in RECIPIENTS:
-                data = engine.sign(data, SignatureRequest(email, SignatureAction.AGREE))
+            for _name, address in RECIPIENTS:
+                data = engine.sign(data, SignatureRequest(address, SignatureAction.AGREE))
         engine.sign(certificate, SignatureRequest('sender@bench.example', SignatureAction.COMPLETE))
         timings.append((time.perf_counter() - start) * 1000)
     return statistics.median(timings)
@@ -185,9 +185,9 @@ def main() -> None:
             start = time.perf_counter()
             call('cloudstamp.envelope', 'action_send', [envelope_id])
             deliver()
-            for _name, email in RECIPIENTS:
+            for _name, address in RECIPIENTS:
                 session = requests.Session()
-                path = f'{base}/cloudstamp/r/{catcher.link_for(email)}'
+                path = f'{base}/cloudstamp/r/{catcher.link_for(address)}'
                 csrf = CSRF_RE.search(session.get(path).text).group(1)
                 page = session.post(f'{path}/terms', data={'accept': '1', 'csrf_token': csrf})
                 csrf = CSRF_RE.search(page.text).group(1)
