@@ -3,6 +3,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytz
+from markupsafe import escape
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -56,7 +57,6 @@ class CloudStampCertificateReport(models.AbstractModel):
             return pytz.utc.localize(value).astimezone(tz).strftime('%Y-%m-%d %H:%M:%S %Z (UTC%z)')
 
         def para(text, style=_STYLE):
-            from markupsafe import escape
             return Paragraph(str(escape(text)).replace('\n', '<br/>'), style)
 
         def table(rows, widths):

@@ -34,13 +34,7 @@ class CloudStampDocument(models.Model):
                  for vals in vals_list]
         results = self.env['cloudstamp.signing.service'].preflight_files(files)
         for vals, result in zip(vals_list, results, strict=True):
-            vals.update({
-                'original_sha256': result.sha256,
-                'current_sha256': result.sha256,
-                'revision_hashes': [{'action': 'upload', 'sha256': result.sha256}],
-                'page_count': result.page_count,
-                'file_size': result.size,
-            })
+            vals.update(self._upload_values(result))
         documents = super().create(vals_list)
         documents.envelope_id._check_send_size()
         return documents
@@ -53,13 +47,22 @@ class CloudStampDocument(models.Model):
                 name = vals.get('name', document.name)
                 result = self.env['cloudstamp.signing.service'].preflight_files(
                     [(name, base64.b64decode(vals['original_file'] or b''))])[0]
-                super(CloudStampDocument, document).write(dict(
-                    vals, original_sha256=result.sha256, current_sha256=result.sha256,
-                    revision_hashes=[{'action': 'upload', 'sha256': result.sha256}],
-                    page_count=result.page_count, file_size=result.size))
+                super(CloudStampDocument, document).write(
+                    dict(vals, **self._upload_values(result)))
             self.envelope_id._check_send_size()
             return True
         return super().write(vals)
+
+    @api.model
+    def _upload_values(self, result):
+        """What a preflight result records on a freshly uploaded file."""
+        return {
+            'original_sha256': result.sha256,
+            'current_sha256': result.sha256,
+            'revision_hashes': [{'action': 'upload', 'sha256': result.sha256}],
+            'page_count': result.page_count,
+            'file_size': result.size,
+        }
 
     def _current_pdf(self):
         self.ensure_one()

@@ -254,9 +254,10 @@ class CloudStampEnvelope(models.Model):
         parties = [(self.user_id.partner_id.email, self.lang)]
         parties += [(r.email, r.lang) for r in self.recipient_ids]
         parties += [(p.email, self.lang) for p in self.cc_partner_ids if p.email]
-        by_lang = {}
+        by_lang, seen = {}, set()
         for address, lang in parties:
-            if address and address.lower() not in {a.lower() for v in by_lang.values() for a in v}:
+            if address and address.lower() not in seen:
+                seen.add(address.lower())
                 by_lang.setdefault(lang or 'en_US', []).append(address)
         for lang, addresses in by_lang.items():
             template.with_context(lang=lang).send_mail(

@@ -17,7 +17,6 @@ class CloudStampEvent(models.Model):
     _name = 'cloudstamp.event'
     _description = 'CloudStamp Audit Event'
     _order = 'envelope_id, sequence'
-    _log_access = True
 
     envelope_id = fields.Many2one(
         'cloudstamp.envelope', required=True, index=True, ondelete='restrict')

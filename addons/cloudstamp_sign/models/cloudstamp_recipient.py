@@ -89,14 +89,10 @@ class CloudStampRecipient(models.Model):
         """A fresh link token (returned once, stored hashed); older links die."""
         self.ensure_one()
         token = secrets.token_urlsafe(32)  # 256 random bits
-        days = self.envelope_id._link_validity_days()
-        self.sudo().write({
-            'token_hash': _hash_token(token),
-            'token_expiry': min(
-                fields.Datetime.now() + timedelta(days=days),
-                fields.Datetime.to_datetime(self.envelope_id.expiry_date),
-            ) if self.envelope_id.expiry_date else fields.Datetime.now() + timedelta(days=days),
-        })
+        expiry = fields.Datetime.now() + timedelta(days=self.envelope_id._link_validity_days())
+        if self.envelope_id.expiry_date:  # a link never outlives its envelope
+            expiry = min(expiry, self.envelope_id.expiry_date)
+        self.sudo().write({'token_hash': _hash_token(token), 'token_expiry': expiry})
         return token
 
     def _link_url(self, token):
