@@ -36,4 +36,6 @@ cat <<MSG
   (Ctrl+C stops it)
 
 MSG
-exec "$PYTHON" -m odoo -c "$ODOO_CONF" -d "$DB" --db-filter="^$DB\$" --http-port="$PORT"
+# -d alone serves only $DB; a --db-filter would make Odoo open a new
+# PostgreSQL connection on every request to list the databases.
+exec "$PYTHON" -m odoo -c "$ODOO_CONF" -d "$DB" --http-port="$PORT"

@@ -1,4 +1,4 @@
-from . import controllers, models, wizard
+from . import controllers, models, tools, wizard
 
 
 def _cloudstamp_post_init(env):

@@ -4,7 +4,6 @@ Every route resolves the link first (wrong links are rate-limited per IP),
 then calls the recipient's model methods, which hold the rules.
 """
 
-import base64
 import functools
 from urllib.parse import quote
 
@@ -136,10 +135,10 @@ class CloudStampRecipientPortal(http.Controller):
     @with_recipient
     def certificate(self, recipient, token, **kw):
         envelope = recipient.envelope_id
-        if envelope.state != 'completed' or not envelope.certificate_file:
+        certificate = envelope.state == 'completed' and envelope._certificate_pdf()
+        if not certificate:
             raise NotFound()
-        return self._pdf_response(base64.b64decode(envelope.certificate_file),
-                                  envelope.certificate_filename, True)
+        return self._pdf_response(certificate, envelope.certificate_filename, True)
 
     def _pdf_response(self, data, filename, download):
         disposition = 'attachment' if download else 'inline'

@@ -6,6 +6,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from odoo.addons.cloudstamp_sign.engine import Verdict
+from odoo.addons.cloudstamp_sign.engine.timestamps import Rfc3161HttpServer
 from odoo.addons.cloudstamp_sign.engine.tests.checkers import assert_pdfsig_accepts
 
 from .common import CloudStampFlowCase
@@ -20,6 +21,14 @@ C = {'name': '鈴木 花子', 'email': 'suzuki@partner.example'}
 class TestRecipientFlow(CloudStampFlowCase):
 
     def test_full_flow_with_three_recipients_one_of_whom_forwards(self):
+        # As in production, every timestamp comes from a TSA over HTTP.
+        with Rfc3161HttpServer(self.env['cloudstamp.certificate']._identity('tsa')) as tsa:
+            self.env['ir.config_parameter'].sudo().set_param('cloudstamp.tsa_url', tsa.url)
+            self._full_flow()
+        # 2 PDFs x (send, agree, forward, agree, agree) + the certificate
+        self.assertEqual(tsa.request_count, 11)
+
+    def _full_flow(self):
         envelope = self.make_envelope([A, B, C], documents=2,
                                       cc_partner_ids=[(0, 0, {'name': 'Legal', 'email': 'legal@cloudstamp.example'})])
         envelope.action_send()

@@ -4,6 +4,8 @@ import hashlib
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..tools import field_attachments, read_field_bytes, write_field_bytes
+
 
 class CloudStampDocument(models.Model):
     """One PDF of an envelope: the original upload and the current signed file."""
@@ -66,7 +68,13 @@ class CloudStampDocument(models.Model):
 
     def _current_pdf(self):
         self.ensure_one()
-        return base64.b64decode(self.signed_file or self.original_file)
+        return read_field_bytes(self, 'signed_file') or read_field_bytes(self, 'original_file')
+
+    def _signed_attachments(self):
+        """The stored signed files, in document order, named after the upload."""
+        by_document = {a.res_id: a for a in field_attachments(self, 'signed_file')}
+        return self.env['ir.attachment'].union(
+            *(by_document[d.id] for d in self if d.id in by_document))
 
     def _current_hashes(self):
         return {str(d.id): d.current_sha256 for d in self}
@@ -83,8 +91,8 @@ class CloudStampDocument(models.Model):
         ]
         for document, data in signed:
             digest = hashlib.sha256(data).hexdigest()
+            write_field_bytes(document, 'signed_file', data, document.name)
             document.sudo().write({
-                'signed_file': base64.b64encode(data),
                 'current_sha256': digest,
                 'revision_hashes': (document.revision_hashes or []) + [
                     {'action': action, 'sha256': digest, 'actor': actor_email}],

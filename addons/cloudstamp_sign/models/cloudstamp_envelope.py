@@ -1,4 +1,3 @@
-import base64
 import secrets
 from datetime import timedelta
 
@@ -6,6 +5,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..engine import PreflightRefusal, RefusalCode
+from ..tools import field_attachments, read_field_bytes, write_field_bytes
 
 _ID_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'  # no 0/O, 1/I
 
@@ -41,7 +41,8 @@ class CloudStampEnvelope(models.Model):
     message = fields.Text('Message')
     lang = fields.Selection(
         [('ja_JP', '日本語'), ('en_US', 'English')], string='Language',
-        default=lambda self: 'ja_JP' if (self.env.lang or '').startswith('ja') else 'en_US')
+        default=lambda self: 'ja_JP' if (self.env.lang or self.env.user.lang or '').startswith('ja')
+        else 'en_US')
     expiry_date = fields.Datetime(
         'Expires On', copy=False,
         default=lambda self: fields.Datetime.now() + timedelta(days=self._default_expiry_days()))
@@ -208,7 +209,7 @@ class CloudStampEnvelope(models.Model):
                            'current_recipient_id': False})
         self._log_event('completed', 'cloudstamp')
         certificate = self.env['cloudstamp.certificate.report']._render_signed(self)
-        self.sudo().certificate_file = base64.b64encode(certificate)
+        write_field_bytes(self, 'certificate_file', certificate, self.certificate_filename)
         self._send_completion_mails()
         self.message_post(body=_('Every party agreed. The signed PDFs and the certificate '
                                  'of agreement were sent to everyone.'))
@@ -266,13 +267,12 @@ class CloudStampEnvelope(models.Model):
                 email_layout_xmlid='mail.mail_notification_light')
 
     def _final_attachments(self):
-        Attachment = self.env['ir.attachment'].sudo()
-        files = [(d.name, d._current_pdf()) for d in self.document_ids]
-        files.append((self.certificate_filename, base64.b64decode(self.certificate_file)))
-        return Attachment.browse([
-            Attachment.create({'name': name, 'raw': data, 'res_model': self._name,
-                               'res_id': self.id, 'mimetype': 'application/pdf'}).id
-            for name, data in files])
+        """The stored files themselves, not copies: nothing is duplicated, and
+        mail clean-up never deletes attachments owned by another record."""
+        return self.document_ids._signed_attachments() | field_attachments(self, 'certificate_file')
+
+    def _certificate_pdf(self):
+        return read_field_bytes(self, 'certificate_file')
 
     # ------------------------------------------------------------------
     # Crons

@@ -1,0 +1,1 @@
+from .field_files import field_attachments, read_field_bytes, write_field_bytes
