@@ -1,6 +1,8 @@
 import base64
 from datetime import timedelta
+from unittest.mock import patch
 
+import odoo
 from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
@@ -103,6 +105,19 @@ class TestRecipientFlow(CloudStampFlowCase):
         response = self.url_open(f'/cloudstamp/r/{token_a}/certificate')
         self.assertEqual(response.content, certificate)
         self.assertIn('o_cloudstamp_completed', self.page(token_c).text)
+
+    def test_a_link_mail_leaves_when_its_transaction_commits(self):
+        envelope = self.make_envelope([C])
+        before = len(self.catcher.messages)
+        envelope.action_send()
+        self.assertEqual(len(self.catcher.messages), before, 'nothing leaves before the commit')
+        # Tests never commit: run what the commit would run, with SMTP allowed.
+        with patch.object(odoo.modules.module, 'current_test', False):
+            self.env.cr.postcommit.run()
+        token = self.link_in(self.mail_to(self.catcher.messages[before:], C['email']))
+        self.assertEqual(self.env['cloudstamp.recipient']._from_token(token), envelope.recipient_ids)
+        self.assertFalse([rcpts for rcpts, _m in self.deliver() if C['email'] in rcpts],
+                         'the queue has nothing left to send to the recipient')
 
     def test_wrong_access_codes_lock_the_link(self):
         envelope = self.make_envelope([A])

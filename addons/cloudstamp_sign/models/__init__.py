@@ -6,3 +6,4 @@ from . import cloudstamp_recipient
 from . import cloudstamp_event
 from . import cloudstamp_certificate_report
 from . import res_config_settings
+from . import mail_mail

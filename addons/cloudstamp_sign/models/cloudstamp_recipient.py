@@ -255,8 +255,9 @@ class CloudStampRecipient(models.Model):
         if self.state == 'waiting':
             self.sudo().state = 'notified'
         template = self.env.ref(template_xmlid).sudo()
-        template.with_context(link=self._link_url(token), personal_message=message) \
+        mail_id = template.with_context(link=self._link_url(token), personal_message=message) \
             .send_mail(self.id, email_layout_xmlid='mail.mail_notification_light')
+        self.env['mail.mail'].sudo().browse(mail_id)._send_on_commit()
         self.env['cloudstamp.event']._append(self.envelope_id, 'notified', self.email,
                                              template.name or '')
         return token
