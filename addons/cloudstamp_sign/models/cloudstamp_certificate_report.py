@@ -1,5 +1,4 @@
 import io
-from datetime import datetime
 from pathlib import Path
 
 import pytz
@@ -13,7 +12,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from odoo import api, models
+from odoo import api, fields, models
 
 # An embedded IPAex Gothic subset renders the same in every reader; the
 # standard CID font is the fallback where the IPA fonts are not installed.
@@ -105,7 +104,7 @@ class CloudStampCertificateReport(models.AbstractModel):
             para(f'イベント数 / Events: {len(events)}    '
                  f'先頭ハッシュ / Head hash (SHA-256): {events[-1:].event_hash or "—"}'),
             Spacer(1, 3 * mm),
-            para(f'発行 / Issued: {when(datetime.utcnow().replace(microsecond=0))}  — CloudStamp'),
+            para(f'発行 / Issued: {when(fields.Datetime.now())}  — CloudStamp'),
         ]
         buffer = io.BytesIO()
         SimpleDocTemplate(
