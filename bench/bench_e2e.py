@@ -3,7 +3,12 @@
 A real Odoo server (subprocess) on a scratch database, real SMTP to a
 catcher on 127.0.0.1, recipients driven through their pages with HTTP. The
 same run measures the engine alone signing the same files the same number
-of times (send + 3 agreements per PDF, plus the certificate), and prints:
+of times (send + 3 agreements per PDF, plus the certificate).
+
+Timestamps come, as in production, from an RFC 3161 TSA over HTTP: a real
+one (bench/tsa_server.py) in its own process on 127.0.0.1, used by Odoo and
+by the engine alone, which counts the tokens it issues. Both measurements
+are repeated with the embedded TSA and printed for comparison. Last line:
     e2e_3_recipients_ms=<n> ratio_vs_engine=<r>
 Target (issue #3): r <= 3. Run with `make bench`.
 """
