@@ -158,6 +158,10 @@ class Rfc3161HttpServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Headers and body leave in two writes: without TCP_NODELAY the
+            # body can wait for the client's delayed ACK (up to 40 ms).
+            disable_nagle_algorithm = True
+
             def log_message(self, *args):  # keep test output quiet
                 pass
 
