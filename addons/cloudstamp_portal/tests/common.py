@@ -82,6 +82,10 @@ class CloudStampFlowCase(HttpCase):
         self.assertTrue(match, 'no CloudStamp link in the mail')
         return match.group(1).split('/cloudstamp/r/')[1]
 
+    def new_link(self, address):
+        """Deliver the queue; the link in its mail to ``address``."""
+        return self.link_in(self.mail_to(self.deliver(), address))
+
     # -- envelopes --------------------------------------------------------
     def make_envelope(self, recipients, documents=1, **values):
         files = [

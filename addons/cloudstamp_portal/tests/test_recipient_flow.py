@@ -69,7 +69,7 @@ class TestRecipientFlow(CloudStampFlowCase):
         self.post(token_d, 'agree')
 
         # C agrees last
-        token_c = self.link_in(self.mail_to(self.deliver(), C['email']))
+        token_c = self.new_link(C['email'])
         self.open_documents(token_c)
         self.post(token_c, 'agree')
         self.assertEqual(envelope.state, 'completed')
@@ -122,7 +122,7 @@ class TestRecipientFlow(CloudStampFlowCase):
     def test_wrong_access_codes_lock_the_link(self):
         envelope = self.make_envelope([A])
         envelope.action_send()
-        token = self.link_in(self.mail_to(self.deliver(), A['email']))
+        token = self.new_link(A['email'])
         for attempt in range(4):
             response = self.post(token, 'code', {'access_code': f'wrong{attempt}'})
             self.assertIn('o_cloudstamp_error', response.text)
@@ -143,14 +143,14 @@ class TestRecipientFlow(CloudStampFlowCase):
         # A reminder (after checking the code) gives a fresh, working link
         recipient.sudo().write({'locked': False, 'failed_code_attempts': 0})
         envelope.action_remind()
-        new_token = self.link_in(self.mail_to(self.deliver(), A['email']))
+        new_token = self.new_link(A['email'])
         self.page(token, expect=404)
         self.open_documents(new_token, code=A['access_code'])
 
     def test_right_code_after_wrong_codes(self):
         envelope = self.make_envelope([A])
         envelope.action_send()
-        token = self.link_in(self.mail_to(self.deliver(), A['email']))
+        token = self.new_link(A['email'])
         self.post(token, 'code', {'access_code': 'nope'})
         self.open_documents(token, code=A['access_code'])
         self.assertEqual(envelope.recipient_ids.failed_code_attempts, 0)
@@ -158,10 +158,10 @@ class TestRecipientFlow(CloudStampFlowCase):
     def test_decline_tells_the_sender_and_earlier_recipients(self):
         envelope = self.make_envelope([B, C])
         envelope.action_send()
-        token_b = self.link_in(self.mail_to(self.deliver(), B['email']))
+        token_b = self.new_link(B['email'])
         self.open_documents(token_b)
         self.post(token_b, 'agree')
-        token_c = self.link_in(self.mail_to(self.deliver(), C['email']))
+        token_c = self.new_link(C['email'])
         self.open_documents(token_c)
         self.post(token_c, 'decline', {'reason': '金額が違います'})
         self.assertEqual(envelope.state, 'declined')
@@ -174,7 +174,7 @@ class TestRecipientFlow(CloudStampFlowCase):
     def test_revision_request_then_revised_resend(self):
         envelope = self.make_envelope([C])
         envelope.action_send()
-        token = self.link_in(self.mail_to(self.deliver(), C['email']))
+        token = self.new_link(C['email'])
         self.open_documents(token)
         self.post(token, 'revision', {'comment': '第3条の納期を修正してください'})
         self.assertEqual(envelope.state, 'revision')
@@ -187,7 +187,7 @@ class TestRecipientFlow(CloudStampFlowCase):
         self.assertEqual(revised.document_ids.mapped('original_sha256'),
                          envelope.document_ids.mapped('original_sha256'))
         revised.action_send()
-        token2 = self.link_in(self.mail_to(self.deliver(), C['email']))
+        token2 = self.new_link(C['email'])
         self.open_documents(token2)
         self.post(token2, 'agree')
         self.assertEqual(revised.state, 'completed')
@@ -195,9 +195,9 @@ class TestRecipientFlow(CloudStampFlowCase):
     def test_expiry_and_reminder_kill_old_links(self):
         envelope = self.make_envelope([C])
         envelope.action_send()
-        old = self.link_in(self.mail_to(self.deliver(), C['email']))
+        old = self.new_link(C['email'])
         envelope.action_remind()
-        new = self.link_in(self.mail_to(self.deliver(), C['email']))
+        new = self.new_link(C['email'])
         self.assertNotEqual(old, new)
         self.page(old, expect=404)
         self.page(new)
@@ -236,7 +236,7 @@ class TestRecipientFlow(CloudStampFlowCase):
     def test_nobody_acts_out_of_turn(self):
         envelope = self.make_envelope([C, B])
         envelope.action_send()
-        token_c = self.link_in(self.mail_to(self.deliver(), C['email']))
+        token_c = self.new_link(C['email'])
         self.open_documents(token_c)
         self.post(token_c, 'agree')
         # C again: the turn has passed, nothing is signed twice
@@ -253,7 +253,7 @@ class TestRecipientFlow(CloudStampFlowCase):
     def test_wrong_links_are_rate_limited_per_ip(self):
         envelope = self.make_envelope([C])
         envelope.action_send()
-        token = self.link_in(self.mail_to(self.deliver(), C['email']))
+        token = self.new_link(C['email'])
         self.page(token)
         for attempt in range(20):
             self.page(f'guess-{attempt:02d}-' + 'x' * 30, expect=404)
@@ -266,7 +266,7 @@ class TestRecipientFlow(CloudStampFlowCase):
     def test_hostile_form_data_is_refused_cleanly(self):
         envelope = self.make_envelope([dict(B, may_forward=False)])
         envelope.action_send()
-        token = self.link_in(self.mail_to(self.deliver(), B['email']))
+        token = self.new_link(B['email'])
         self.open_documents(token)
         # forwarding was not allowed by the sender
         response = self.post(token, 'forward', {'name': 'Eve', 'email': 'eve@evil.example'})
@@ -285,7 +285,7 @@ class TestRecipientFlow(CloudStampFlowCase):
             'cloudstamp_terms_ja': '第1条 テスト用の利用規約', 'cloudstamp_terms_en': 'Article 1 test terms'}).execute()
         envelope = self.make_envelope([C, B])
         envelope.action_send()
-        token = self.link_in(self.mail_to(self.deliver(), C['email']))
+        token = self.new_link(C['email'])
         self.assertIn('第1条 テスト用の利用規約', self.page(token).text)
         self.assertNotIn('o_cloudstamp_viewer', self.page(token).text)  # no documents before the terms
         response = self.post(token, 'terms', {})  # box not ticked

@@ -18,7 +18,7 @@ class TestRecipientTour(CloudStampFlowCase):
         envelope = self.make_envelope([{
             'name': '山田 太郎', 'email': 'yamada@client.example', 'access_code': 'Sakura2026'}])
         envelope.action_send()
-        token = self.link_in(self.mail_to(self.deliver(), 'yamada@client.example'))
+        token = self.new_link('yamada@client.example')
         self.start_tour(f'/cloudstamp/r/{token}', 'cloudstamp_recipient_tour')
         recipient = envelope.recipient_ids
         self.assertEqual(recipient.state, 'agreed')
