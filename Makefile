@@ -17,5 +17,5 @@ bench: setup      ## signing vs stock pyHanko, then end to end over HTTP
 	@$(PYTHON) bench/bench_engine.py
 	@$(PYTHON) bench/bench_e2e.py
 
-clean:            ## drop generated config, logs and filestore (not databases)
-	rm -rf var
+clean:            ## drop generated config, logs and filestore (not databases, not var/secrets)
+	find var -mindepth 1 -maxdepth 1 ! -name secrets -exec rm -rf {} + 2>/dev/null || true

@@ -131,9 +131,14 @@ def engine_ms(files: list[bytes], rounds: int, timestamper_for) -> float:
     return statistics.median(timings[1:])
 
 
-def odoo(*args: str, command: str = 'server', check: bool = True):
-    return subprocess.run([sys.executable, '-m', 'odoo', command, '-c', str(REPO / 'var' / 'odoo.conf'),
+def odoo(*args: str, check: bool = True):
+    return subprocess.run([sys.executable, '-m', 'odoo', '-c', str(REPO / 'var' / 'odoo.conf'),
                            *args], check=check, capture_output=True, text=True)
+
+
+def drop_database(name: str) -> None:
+    subprocess.run([sys.executable, str(REPO / 'scripts' / 'dbtool.py'), str(REPO / 'var' / 'odoo.conf'),
+                    'drop', name], check=True)
 
 
 class Flow:
@@ -202,7 +207,7 @@ def main() -> None:
     catcher = Catcher(smtp_port)
     threading.Thread(target=catcher.serve_forever, daemon=True).start()
     http_port = free_port()
-    odoo('drop', DB, command='db', check=False)
+    drop_database(DB)
     odoo('-d', DB, '-i', 'cloudstamp_sign,cloudstamp_portal', '--stop-after-init',
          '--log-level=warn')
     # -d without --db-filter: Odoo then skips listing databases (a fresh
@@ -230,7 +235,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
         catcher.shutdown()
-        odoo('drop', DB, command='db', check=False)
+        drop_database(DB)
 
     engine_http = engine_ms(files, args.rounds, lambda _pki: http_timestamper(HttpTsaConfig(url=tsa_url)))
     engine_embedded = engine_ms(files, args.rounds, lambda pki: EmbeddedTimeStamper(pki.tsa()))

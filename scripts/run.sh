@@ -7,14 +7,12 @@ DB="${CLOUDSTAMP_DB:-cloudstamp}"
 LOGIN="${CLOUDSTAMP_ADMIN_LOGIN:-admin}"
 PASSWORD="${CLOUDSTAMP_ADMIN_PASSWORD:-admin}"
 PORT="${ODOO_HTTP_PORT:-8069}"
+# 0 = one threaded process, the simplest for a laptop. Production runs
+# prefork workers (ODOO_WORKERS=4): the recipient pages and signing then use
+# every core, and a crashed worker is replaced by the master.
+WORKERS="${ODOO_WORKERS:-0}"
 
-if "$PYTHON" - "$ODOO_CONF" "$DB" <<'PY'
-import sys, odoo
-odoo.tools.config.parse_config(['-c', sys.argv[1]])
-from odoo.service.db import exp_db_exist
-sys.exit(0 if exp_db_exist(sys.argv[2]) else 1)
-PY
-then
+if "$PYTHON" "$REPO/scripts/dbtool.py" "$ODOO_CONF" exists "$DB"; then
   say "Upgrading $ADDONS in database '$DB'"
   odoo_bin -c "$ODOO_CONF" -d "$DB" -u "$ADDONS" --stop-after-init --log-level=warn
 else
@@ -31,11 +29,12 @@ PY
 
 cat <<MSG
 
-  CloudStamp is running:  http://localhost:$PORT
+  CloudStamp is running:  http://localhost:$PORT  (workers: $WORKERS)
   Database: $DB   Login: $LOGIN   Password: $PASSWORD
   (Ctrl+C stops it)
 
 MSG
 # -d alone serves only $DB; a --db-filter would make Odoo open a new
 # PostgreSQL connection on every request to list the databases.
-exec "$PYTHON" -m odoo -c "$ODOO_CONF" -d "$DB" --http-port="$PORT"
+exec "$PYTHON" -m odoo -c "$ODOO_CONF" -d "$DB" --http-port="$PORT" --workers="$WORKERS" \
+  ${ODOO_EXTRA_ARGS:-}

@@ -100,8 +100,27 @@ if ! pg_ready; then
   pg_ready || fail "PostgreSQL started, but user $db_user cannot log in on $db_host:$db_port."
 fi
 
+# --- Secrets (made once, kept across setups and `make clean`) -------------------
+# The master password guards Odoo's database manager, which is disabled anyway
+# (list_db = False). The CloudStamp master key encrypts the signing keys at rest
+# and derives the recipients' links: it must never live in the database.
+mkdir -p "$VAR/secrets"
+chmod 700 "$VAR/secrets"
+secret() {
+  local file="$VAR/secrets/$1"
+  [ -s "$file" ] || (umask 077; "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(32))' >"$file")
+  cat "$file"
+}
+admin_passwd="${CLOUDSTAMP_MASTER_PASSWORD:-$(secret master-password)}"
+master_key="${CLOUDSTAMP_MASTER_KEY:-$(secret cloudstamp-master-key)}"
+
 # --- Odoo configuration ---------------------------------------------------------------
-cat >"$ODOO_CONF" <<CONF
+# http_interface: loopback unless told otherwise. Behind a reverse proxy set
+# CLOUDSTAMP_PROXY_MODE=1: Odoo then takes the client address from the proxy's
+# X-Forwarded-For, which is only safe while nobody can reach Odoo directly.
+proxy_mode=False
+[ -n "${CLOUDSTAMP_PROXY_MODE:-}" ] && [ "${CLOUDSTAMP_PROXY_MODE}" != 0 ] && proxy_mode=True
+(umask 077; cat >"$ODOO_CONF" <<CONF
 [options]
 addons_path = $ODOO_ADDONS,$REPO/addons
 data_dir = $VAR/data
@@ -109,8 +128,13 @@ db_host = $db_host
 db_port = $db_port
 db_user = $db_user
 db_password = $db_password
-admin_passwd = ${CLOUDSTAMP_MASTER_PASSWORD:-cloudstamp-master}
+admin_passwd = $admin_passwd
+list_db = False
+http_interface = ${ODOO_HTTP_INTERFACE:-127.0.0.1}
 http_port = ${ODOO_HTTP_PORT:-8069}
+proxy_mode = $proxy_mode
 without_demo = all
+cloudstamp_master_key = $master_key
 CONF
+)
 say "Ready: $("$PYTHON" --version), Odoo $("$PYTHON" -c 'import odoo.release as r;print(r.version)'), PostgreSQL on $db_host:$db_port"

@@ -11,9 +11,7 @@ rm -rf "$LOGS"; mkdir -p "$LOGS"
 cd "$REPO"
 
 drop_db() {
-  for db in "$DB" "${DB}_base"; do
-    odoo_bin db -c "$ODOO_CONF" drop "$db" >/dev/null 2>&1 || true
-  done
+  "$PYTHON" "$REPO/scripts/dbtool.py" "$ODOO_CONF" drop "$DB" "${DB}_base"
 }
 [ -n "${CLOUDSTAMP_KEEP_DB:-}" ] || trap drop_db EXIT
 drop_db

@@ -1,0 +1,56 @@
+"""Database chores for the scripts and benchmarks, without Odoo's database
+manager: `list_db = False` (see setup.sh) disables it, on purpose.
+
+    python scripts/dbtool.py CONF exists DB   # exit 0 when DB exists
+    python scripts/dbtool.py CONF drop DB...  # drop databases and their filestores
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import psycopg2
+from psycopg2 import sql
+
+from odoo.tools import config
+
+
+def connect():
+    params = {key: config[f'db_{key}'] for key in ('host', 'port', 'user', 'password') if config[f'db_{key}']}
+    connection = psycopg2.connect(dbname='postgres', **params)
+    connection.autocommit = True
+    return connection
+
+
+def exists(name: str) -> bool:
+    with connect() as connection, connection.cursor() as cr:
+        cr.execute('SELECT 1 FROM pg_database WHERE datname = %s', [name])
+        return bool(cr.fetchone())
+
+
+def drop(name: str) -> None:
+    connection = connect()
+    try:
+        with connection.cursor() as cr:
+            cr.execute(sql.SQL('DROP DATABASE IF EXISTS {} WITH (FORCE)').format(sql.Identifier(name)))
+    finally:
+        connection.close()
+    shutil.rmtree(Path(config.filestore(name)), ignore_errors=True)
+
+
+def main(argv: list[str]) -> int:
+    conf, command, *names = argv
+    config.parse_config(['-c', conf])
+    if command == 'exists':
+        return 0 if exists(names[0]) else 1
+    if command == 'drop':
+        for name in names:
+            drop(name)
+        return 0
+    raise SystemExit(f'unknown command {command!r}')
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
