@@ -24,19 +24,30 @@ from .pki import (
     SigningIdentity,
     certificates_to_pem,
     generate_service_pki,
+    is_self_signed,
     load_pem_certificates,
 )
 from .preflight import PreflightResult, preflight, preflight_send
 from .signing import DocumentSigner
 from .timestamps import EmbeddedTimeStamper, Rfc3161HttpServer, http_timestamper
-from .verify import SignatureReport, Verdict, VerificationReport, verify_pdf
+from .verify import (
+    SignatureReport,
+    TimestampCheck,
+    Verdict,
+    VerificationReport,
+    async_verify_timestamp_token,
+    verify_pdf,
+    verify_timestamp_token,
+)
 
 __all__ = [
     'CloudStampEngineError', 'DocumentSigner', 'EmbeddedTimeStamper',
     'HttpTsaConfig', 'KeyMaterialError', 'PreflightLimits', 'PreflightRefusal',
     'PreflightResult', 'RefusalCode', 'Rfc3161HttpServer', 'ServicePki',
     'SignatureAction', 'SignatureReport', 'SignatureRequest', 'SigningError',
-    'SigningIdentity', 'SigningOptions', 'TimestampError', 'Verdict',
-    'VerificationReport', 'certificates_to_pem', 'generate_service_pki', 'http_timestamper',
-    'load_pem_certificates', 'preflight', 'preflight_send', 'verify_pdf',
+    'SigningIdentity', 'SigningOptions', 'TimestampCheck', 'TimestampError',
+    'Verdict', 'VerificationReport', 'async_verify_timestamp_token',
+    'certificates_to_pem', 'generate_service_pki', 'http_timestamper',
+    'is_self_signed', 'load_pem_certificates', 'preflight', 'preflight_send',
+    'verify_pdf', 'verify_timestamp_token',
 ]

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from pyhanko.sign.general import get_pyca_cryptography_hash
 
 from .errors import KeyMaterialError
 
@@ -82,6 +84,21 @@ class SigningIdentity:
             chain=tuple(_to_asn1(c) for c in chain),
         )
 
+    def sign(
+        self, data: bytes, hash_algorithm: str | hashes.HashAlgorithm
+    ) -> bytes:
+        """A raw signature over ``data``: PKCS#1 v1.5 for RSA, DER ECDSA for EC.
+
+        ``hash_algorithm`` is a pyHanko name such as ``'sha256'`` or a
+        cryptography hash object. One place for the key-type dispatch that
+        document signatures and time-stamp tokens share.
+        """
+        if isinstance(hash_algorithm, str):
+            hash_algorithm = get_pyca_cryptography_hash(hash_algorithm)
+        if isinstance(self.private_key, ec.EllipticCurvePrivateKey):
+            return self.private_key.sign(data, ec.ECDSA(hash_algorithm))
+        return self.private_key.sign(data, padding.PKCS1v15(), hash_algorithm)
+
     def key_pem(self) -> bytes:
         return self.private_key.private_bytes(
             serialization.Encoding.PEM,
@@ -98,6 +115,20 @@ class SigningIdentity:
 
 def certificates_to_pem(certs) -> bytes:
     return b''.join(pem.armor('CERTIFICATE', c.dump()) for c in certs)
+
+
+def is_self_signed(cert: asn1_x509.Certificate) -> bool:
+    """True when ``cert`` names itself as issuer and its signature verifies
+    with its own public key: a root. Matching names alone prove nothing."""
+    try:
+        parsed = x509.load_der_x509_certificate(cert.dump())
+        parsed.verify_directly_issued_by(parsed)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        # ValueError: issuer is not subject, or an unparsable certificate;
+        # TypeError, UnsupportedAlgorithm: a key or signature algorithm
+        # cryptography cannot verify.
+        return False
+    return True
 
 
 def load_pem_certificates(data: bytes) -> list[asn1_x509.Certificate]:

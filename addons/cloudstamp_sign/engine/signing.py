@@ -11,12 +11,8 @@ import asyncio
 from datetime import datetime, timezone
 from io import BytesIO
 
-from cryptography.hazmat.primitives.asymmetric import ec, padding
-from pyhanko.pdf_utils import generic, misc
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from asn1crypto import tsp
 from pyhanko.sign import fields, signers
-from pyhanko.sign.general import SigningError as PyHankoSigningError
-from pyhanko.sign.general import get_pyca_cryptography_hash
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -25,7 +21,9 @@ from .config import SignatureRequest, SigningOptions
 from .errors import SigningError, TimestampError
 from .pki import SigningIdentity
 from .preflight import open_reader
+from .revision import add_page_note, count_signature_fields, open_update
 
+SHA256_LENGTH = 32
 FIELD_SEPARATOR = '-'
 
 
@@ -38,15 +36,12 @@ class CachedKeySigner(signers.Signer):
             cert_registry=SimpleCertificateStore.from_certs(identity.chain),
             embed_roots=True,
         )
-        self._private_key = identity.private_key
+        self._identity = identity
 
     async def async_sign_raw(
         self, data: bytes, digest_algorithm: str, dry_run: bool = False
     ) -> bytes:
-        hash_algo = get_pyca_cryptography_hash(digest_algorithm)
-        if isinstance(self._private_key, ec.EllipticCurvePrivateKey):
-            return self._private_key.sign(data, ec.ECDSA(hash_algo))
-        return self._private_key.sign(data, padding.PKCS1v15(), hash_algo)
+        return self._identity.sign(data, digest_algorithm)
 
 
 def signature_field_name(index: int, action: str, prefix: str) -> str:
@@ -67,7 +62,8 @@ class DocumentSigner:
     """Signs PDFs with one identity and one time stamper, reused across calls.
 
     ``sign`` never modifies its input and either returns the signed file or
-    raises :class:`SigningError` (or :class:`TimestampError`).
+    raises :class:`SigningError` (or :class:`TimestampError`), whatever the
+    input: the caller turns that into a message, anything else would be a 500.
     """
 
     def __init__(
@@ -82,33 +78,38 @@ class DocumentSigner:
         self._signer = CachedKeySigner(identity)
 
     def sign(self, data: bytes, request: SignatureRequest) -> bytes:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            output = BytesIO()
-            # The coroutine writes into ``output`` rather than returning the
-            # bytes: asyncio takes repr() of a finished task's result, which
-            # costs tens of milliseconds for a 4 MB file.
-            asyncio.run(self.async_sign_into(data, request, output))
-            return output.getvalue()
-        raise SigningError(
-            'DocumentSigner.sign cannot run inside an event loop; '
-            'await async_sign_into instead.'
-        )
+        _refuse_running_loop(SigningError, 'DocumentSigner.sign', 'async_sign_into')
+        output = BytesIO()
+        # The coroutine writes into ``output`` rather than returning the
+        # bytes: asyncio takes repr() of a finished task's result, which
+        # costs tens of milliseconds for a 4 MB file.
+        asyncio.run(self.async_sign_into(data, request, output))
+        return output.getvalue()
 
     async def async_sign_into(
         self, data: bytes, request: SignatureRequest, output: BytesIO
     ) -> None:
+        """Write the signed file to ``output``; after an error, discard
+        whatever ``output`` holds."""
+        try:
+            await self._sign_into(data, request, output)
+        except SigningError:
+            raise
+        except TimestampRequestError as exc:
+            raise TimestampError(f'Time stamping failed: {exc}') from exc
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - pyHanko raises many types on bad input
+            raise SigningError(f'Signing failed: {exc!r}') from exc
+
+    async def _sign_into(
+        self, data: bytes, request: SignatureRequest, output: BytesIO
+    ) -> None:
         reader = open_reader(data)
-        writer = IncrementalPdfFileWriter.from_reader(reader)
-        if reader.encrypted:
-            # Preflight admitted it: an empty user password opens it.
-            writer.encrypt('')
+        writer = open_update(reader)
         if request.page_note:
-            _add_page_note(writer, request.page_note)
-        # Counting fields is cheap; reader.embedded_signatures would parse
-        # every earlier CMS container, which grows with each signature.
-        index = sum(1 for _field in fields.enumerate_sig_fields(reader)) + 1
+            add_page_note(writer, request.page_note)
+        index = count_signature_fields(reader) + 1
         now = datetime.now(timezone.utc)
         metadata = signers.PdfSignatureMetadata(
             field_name=signature_field_name(
@@ -124,62 +125,61 @@ class DocumentSigner:
         pdf_signer = signers.PdfSigner(
             metadata, signer=self._signer, timestamper=self.timestamper
         )
+        await pdf_signer.async_sign_pdf(
+            writer,
+            bytes_reserved=self.options.reserved_bytes,
+            output=output,
+        )
+
+    def timestamp_digest(self, digest: bytes) -> bytes:
+        """A TimeStampToken (DER ContentInfo) over ``digest``, a SHA-256 value,
+        from this signer's time stamper: one request, for anchoring data that
+        is not a PDF (the head of the audit chain)."""
+        _refuse_running_loop(
+            TimestampError, 'DocumentSigner.timestamp_digest',
+            'async_timestamp_digest',
+        )
+        return asyncio.run(self.async_timestamp_digest(digest))
+
+    async def async_timestamp_digest(self, digest: bytes) -> bytes:
+        if not isinstance(digest, bytes) or len(digest) != SHA256_LENGTH:
+            raise TimestampError('The digest must be 32 bytes of SHA-256.')
         try:
-            await pdf_signer.async_sign_pdf(
-                writer,
-                bytes_reserved=self.options.reserved_bytes,
-                output=output,
-            )
-        except TimestampRequestError as exc:
-            raise TimestampError(f'Time stamping failed: {exc}') from exc
-        except (PyHankoSigningError, misc.PdfError, ValueError,
-                TypeError, KeyError) as exc:
-            raise SigningError(f'Signing failed: {exc}') from exc
+            token = await self.timestamper.async_timestamp(digest, 'sha256')
+            # pyHanko checks the nonce, not the imprint: a TSA that stamps
+            # something else must not go unnoticed.
+            tst_info = token['content']['encap_content_info']['content'].parsed
+            if not isinstance(tst_info, tsp.TSTInfo) or \
+                    message_imprint(tst_info) != ('sha256', digest):
+                raise TimestampError(
+                    'The time-stamping authority stamped another digest.'
+                )
+            return token.dump()
+        except TimestampError:
+            raise
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - network, TSA and parse errors
+            raise TimestampError(f'Time stamping failed: {exc!r}') from exc
 
 
-def _pdf_literal(text: str) -> bytes:
-    escaped = text.replace('\\', '\\\\').replace('(', '\\(').replace(')', '\\)')
-    return b'(' + escaped.encode('ascii', 'replace') + b')'
+def message_imprint(tst_info: tsp.TSTInfo) -> tuple[str, bytes]:
+    """(hash algorithm, digest) that a timestamp token vouches for."""
+    imprint = tst_info['message_imprint']
+    return (imprint['hash_algorithm']['algorithm'].native,
+            imprint['hashed_message'].native)
 
 
-def _media_box(page) -> list[float]:
-    node = page
-    while node is not None:
-        if '/MediaBox' in node:
-            return [float(v) for v in node['/MediaBox']]
-        node = node.get('/Parent')
-    return [0.0, 0.0, 595.0, 842.0]
-
-
-def _add_page_note(writer: IncrementalPdfFileWriter, text: str) -> None:
-    """Print ``text`` in 6 pt Helvetica at the bottom left of page 1.
-
-    The page's own content is wrapped in q/Q first, so a graphics state it
-    leaves behind cannot move or hide the note.
-    """
-    page_ref, _resources = writer.find_page_for_modification(0)
-    x0, y0 = _media_box(page_ref.get_object())[:2]
-    font = generic.DictionaryObject({
-        generic.NameObject('/Type'): generic.NameObject('/Font'),
-        generic.NameObject('/Subtype'): generic.NameObject('/Type1'),
-        generic.NameObject('/BaseFont'): generic.NameObject('/Helvetica'),
-        generic.NameObject('/Encoding'): generic.NameObject('/WinAnsiEncoding'),
-    })
-    resources = generic.DictionaryObject({
-        generic.NameObject('/Font'): generic.DictionaryObject({
-            generic.NameObject('/CSNote'): writer.add_object(font),
-        }),
-    })
-    save = writer.add_object(generic.StreamObject(stream_data=b'q\n'))
-    note = (
-        b'Q q BT /CSNote 6 Tf 0.35 g '
-        + f'{x0 + 14:.2f} {y0 + 10:.2f} Td '.encode()
-        + _pdf_literal(text) + b' Tj ET Q\n'
-    )
-    writer.add_stream_to_page(0, save, prepend=True)
-    writer.add_stream_to_page(
-        0, writer.add_object(generic.StreamObject(stream_data=note)),
-        resources=resources,
+def _refuse_running_loop(
+    error: type[SigningError], name: str, async_name: str
+) -> None:
+    # asyncio.run cannot nest; say so instead of failing inside pyHanko.
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise error(
+        f'{name} cannot run inside an event loop; await {async_name} instead.'
     )
 
 

@@ -3,21 +3,23 @@
 The embedded TSA lets a fresh installation produce B-T signatures offline,
 with the database's own TSA certificate. An external TSA is reached over
 HTTP with pyHanko's client. :class:`Rfc3161HttpServer` serves an embedded
-TSA over real HTTP, for tests and for a company that wants its own TSA on
-the network.
+TSA over real HTTP: for tests, or on a trusted network behind TLS (it
+speaks plain HTTP with basic authentication at most).
 """
 
 from __future__ import annotations
 
 import base64
 import hmac
+import re
+import sys
 import threading
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from asn1crypto import algos, cms, core, tsp
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.sign import general
 from pyhanko.sign.general import get_pyca_cryptography_hash, simple_cms_attribute
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
@@ -28,6 +30,11 @@ from .pki import SigningIdentity
 
 # Our TSA policy, under the UUID arc (2.25), which needs no registration.
 CLOUDSTAMP_TSA_POLICY = '2.25.292610497046427405839155470716470398657'
+# A TimeStampReq is a few hundred bytes; nothing honest comes near this.
+MAX_REQUEST_BYTES = 64 * 1024
+# Seconds a client may take to send its request.
+REQUEST_TIMEOUT = 30
+_DIGITS = re.compile(r'[0-9]+')
 
 
 class EmbeddedTimeStamper(DummyTimeStamper):
@@ -64,14 +71,7 @@ class EmbeddedTimeStamper(DummyTimeStamper):
             ),
             simple_cms_attribute('message_digest', digest.finalize()),
         ])
-        hash_algo = get_pyca_cryptography_hash(md_algorithm)
-        key = self.identity.private_key
-        if isinstance(key, ec.EllipticCurvePrivateKey):
-            signature = key.sign(signed_attrs.dump(), ec.ECDSA(hash_algo))
-        else:
-            signature = key.sign(
-                signed_attrs.dump(), padding.PKCS1v15(), hash_algo
-            )
+        signature = self.identity.sign(signed_attrs.dump(), md_algorithm)
         return signature, signed_attrs
 
     def _build_signed_data(self, tst_info_data, md_algorithm, signature,
@@ -122,13 +122,19 @@ class Rfc3161HttpServer:
 
     ``request_count`` counts the tokens issued, so callers can check that a
     client asks once per signature.
+
+    It speaks plain HTTP and checks basic credentials at most: keep it on
+    loopback or behind a TLS proxy. Request bodies above ``max_request_bytes``
+    get 413, a missing or malformed Content-Length 400.
     """
 
     def __init__(self, identity: SigningIdentity, host: str = '127.0.0.1',
-                 port: int = 0, username: str = '', password: str = ''):
+                 port: int = 0, username: str = '', password: str = '',
+                 max_request_bytes: int = MAX_REQUEST_BYTES):
         self.timestamper = EmbeddedTimeStamper(identity)
         self.username = username
         self.password = password
+        self.max_request_bytes = max_request_bytes
         self.request_count = 0
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
@@ -148,8 +154,12 @@ class Rfc3161HttpServer:
         )
 
     def _respond(self, body: bytes) -> bytes:
-        req = tsp.TimeStampReq.load(body)
-        req.native  # parse fully now: a malformed request must fail here
+        """The DER TimeStampResp; ValueError when ``body`` is no request."""
+        try:
+            req = tsp.TimeStampReq.load(body)
+            req.native  # parse fully now: a malformed request must fail here
+        except Exception as exc:  # noqa: BLE001 - asn1crypto raises many types
+            raise ValueError(f'malformed TimeStampReq: {exc!r}') from exc
         with self._lock:
             self.request_count += 1
             return self.timestamper.request_tsa_response(req).dump()
@@ -161,22 +171,47 @@ class Rfc3161HttpServer:
             # Headers and body leave in two writes: without TCP_NODELAY the
             # body can wait for the client's delayed ACK (up to 40 ms).
             disable_nagle_algorithm = True
+            # A client that stops sending mid-request frees its thread.
+            timeout = REQUEST_TIMEOUT
 
             def log_message(self, *args):  # keep test output quiet
                 pass
 
+            def _fail(self, status: int) -> None:
+                # The body may be unread: the connection cannot be reused.
+                self.close_connection = True
+                self.send_response(status)
+                self.send_header('Content-Length', '0')
+                self.send_header('Connection', 'close')
+                self.end_headers()
+
             def do_POST(self):
                 if not server._authorized(self.headers.get('Authorization')):
+                    self.close_connection = True
                     self.send_response(401)
                     self.send_header('WWW-Authenticate', 'Basic realm="tsa"')
+                    self.send_header('Content-Length', '0')
                     self.end_headers()
                     return
-                length = int(self.headers.get('Content-Length') or 0)
+                length = _content_length(self.headers.get('Content-Length'))
+                if length is None:
+                    self._fail(400)
+                    return
+                if length > server.max_request_bytes:
+                    self._fail(413)
+                    return
                 try:
-                    reply = server._respond(self.rfile.read(length))
-                except (ValueError, TypeError, KeyError):
-                    self.send_response(400)
-                    self.end_headers()
+                    body = self.rfile.read(length)
+                except OSError:  # timed out or reset
+                    self.close_connection = True
+                    return
+                try:
+                    reply = server._respond(body)
+                except ValueError:
+                    self._fail(400)
+                    return
+                except Exception:  # noqa: BLE001 - answer rather than hang up
+                    self._fail(500)
                     return
                 self.send_response(200)
                 self.send_header('Content-Type', 'application/timestamp-reply')
@@ -202,3 +237,13 @@ class Rfc3161HttpServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _content_length(header: str | None) -> int | None:
+    """The declared body length, or None unless it is plain decimal digits
+    (RFC 9110: no sign, no spaces inside, one value)."""
+    value = (header or '').strip()
+    if not _DIGITS.fullmatch(value):
+        return None
+    # Past 18 digits it is too large anyway, and int() refuses past 4300.
+    return int(value) if len(value) <= 18 else sys.maxsize

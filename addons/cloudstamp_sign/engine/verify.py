@@ -4,7 +4,9 @@ The verdict errs on the side of "not valid": any exception, an unsigned
 tail, bytes after the last ``%%EOF`` or a change after signing beyond form
 filling and further signatures makes the document invalid. Trust in the
 signing certificate is judged separately, so a document can be intact but
-signed by someone we do not trust (``Verdict.UNTRUSTED``).
+signed by someone we do not trust (``Verdict.UNTRUSTED``). The same goes for
+warnings: a signature without a timestamp (PAdES B-B where the product
+promises B-T) is not tampering, but it is not VALID either.
 """
 
 from __future__ import annotations
@@ -13,21 +15,26 @@ import asyncio
 import enum
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from asn1crypto import cms, tsp
 from asn1crypto import x509 as asn1_x509
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import (
     async_validate_pdf_signature,
     async_validate_pdf_timestamp,
 )
-from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
+from pyhanko.sign.validation.status import (
+    SignatureCoverageLevel,
+    TimestampSignatureStatus,
+)
 from pyhanko_certvalidator import ValidationContext
 
-from .errors import PreflightRefusal
+from .errors import CloudStampEngineError, PreflightRefusal
 from .preflight import open_reader
-from .signing import FIELD_SEPARATOR
+from .signing import FIELD_SEPARATOR, SHA256_LENGTH, message_imprint
 
 _ACCEPTED_MODIFICATIONS = (
     ModificationLevel.NONE,
@@ -36,6 +43,10 @@ _ACCEPTED_MODIFICATIONS = (
 )
 # Only whitespace may follow the last %%EOF.
 _EOF_TAIL = re.compile(rb'%%EOF[\r\n\t \x00\x0c]*\Z')
+NO_TIMESTAMP = (
+    'no timestamp: the signing time is only claimed by the signer '
+    '(PAdES B-B, not B-T)'
+)
 
 
 class Verdict(str, enum.Enum):
@@ -66,6 +77,8 @@ class SignatureReport:
     modification_level: str = 'other'
     docmdp_ok: bool = False
     problems: tuple[str, ...] = ()
+    # Shortcomings that are not tampering; they keep the verdict from VALID.
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -77,6 +90,7 @@ class VerificationReport:
     verdict: Verdict
     signatures: tuple[SignatureReport, ...] = ()
     problems: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())
 
     @property
     def is_valid(self) -> bool:
@@ -110,7 +124,9 @@ async def _verify(data: bytes, roots: list) -> VerificationReport:
     if not embedded:
         return VerificationReport(Verdict.INVALID, problems=('no signatures',))
 
-    reports = [await _check_one(sig, roots) for sig in embedded]
+    reports = _drop_covered_timestamp_warnings(
+        [await _check_one(sig, roots) for sig in embedded]
+    )
     newest = reports[-1]
     if newest.coverage != SignatureCoverageLevel.ENTIRE_FILE.name.lower():
         problems.append(
@@ -119,13 +135,34 @@ async def _verify(data: bytes, roots: list) -> VerificationReport:
     problems.extend(
         f'{r.field_name}: {problem}' for r in reports for problem in r.problems
     )
+    warnings = tuple(
+        f'{r.field_name}: {warning}' for r in reports for warning in r.warnings
+    )
     if problems:
         verdict = Verdict.INVALID
-    elif all(r.trusted for r in reports):
-        verdict = Verdict.VALID
-    else:
+    elif warnings or not all(r.trusted for r in reports):
         verdict = Verdict.UNTRUSTED
-    return VerificationReport(verdict, tuple(reports), tuple(problems))
+    else:
+        verdict = Verdict.VALID
+    return VerificationReport(verdict, tuple(reports), tuple(problems), warnings)
+
+
+def _drop_covered_timestamp_warnings(
+    reports: list[SignatureReport],
+) -> list[SignatureReport]:
+    """A valid document timestamp in a later revision covers every earlier
+    byte, so the signatures before it are B-T after all."""
+    result = []
+    for i, report in enumerate(reports):
+        if NO_TIMESTAMP in report.warnings and any(
+            later.is_document_timestamp and later.timestamp_ok
+            for later in reports[i + 1:]
+        ):
+            report = replace(report, warnings=tuple(
+                w for w in report.warnings if w != NO_TIMESTAMP
+            ))
+        result.append(report)
+    return result
 
 
 def _context(roots: list) -> ValidationContext:
@@ -177,6 +214,7 @@ async def _check_one(sig, roots: list) -> SignatureReport:
     if tst is not None and not timestamp_ok:
         problems.append('signature timestamp is not valid')
     trusted = bool(status.trusted) and (tst is None or bool(tst.trusted))
+    warnings = (NO_TIMESTAMP,) if tst is None and not is_timestamp else ()
     return SignatureReport(
         **base,
         signer_subject=status.signing_cert.subject.human_friendly,
@@ -190,6 +228,7 @@ async def _check_one(sig, roots: list) -> SignatureReport:
         modification_level=level.name.lower() if level else 'unknown',
         docmdp_ok=bool(status.docmdp_ok),
         problems=tuple(problems),
+        warnings=warnings,
     )
 
 
@@ -207,3 +246,95 @@ def _describe(sig, is_timestamp: bool) -> dict:
         'reason': str(obj.get('/Reason', '')),
         'signing_time': sig.self_reported_timestamp,
     }
+
+
+@dataclass(frozen=True)
+class TimestampCheck:
+    """What a detached RFC 3161 token proves about a SHA-256 digest.
+
+    ``valid``: the token parses, its CMS signature verifies and its message
+    imprint is SHA-256 and equal to the digest. ``trusted``: it is valid,
+    and the TSA certificate chains to a trust root and carries the
+    timeStamping extended key usage.
+    """
+
+    valid: bool
+    trusted: bool
+    gen_time: datetime | None = None
+    tsa: str = ''
+    problems: tuple[str, ...] = ()
+
+
+def verify_timestamp_token(
+    token: bytes,
+    digest: bytes,
+    trust_roots: Sequence[asn1_x509.Certificate] = (),
+) -> TimestampCheck:
+    """Check a TimeStampToken (DER ContentInfo) over ``digest``; never raises
+    on bad input. Use :func:`async_verify_timestamp_token` in a coroutine."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise CloudStampEngineError(
+            'verify_timestamp_token cannot run inside an event loop; '
+            'await async_verify_timestamp_token instead.'
+        )
+    return asyncio.run(async_verify_timestamp_token(token, digest, trust_roots))
+
+
+async def async_verify_timestamp_token(
+    token: bytes,
+    digest: bytes,
+    trust_roots: Sequence[asn1_x509.Certificate] = (),
+) -> TimestampCheck:
+    try:
+        return await _check_token(token, digest, list(trust_roots))
+    except Exception as exc:  # noqa: BLE001 - any failure means "not valid"
+        return TimestampCheck(
+            valid=False, trusted=False,
+            problems=(f'cannot read the token: {exc!r}',),
+        )
+
+
+async def _check_token(token: bytes, digest: bytes, roots: list) -> TimestampCheck:
+    if not isinstance(digest, bytes) or len(digest) != SHA256_LENGTH:
+        return TimestampCheck(False, False, problems=(
+            'the digest to check is not 32 bytes of SHA-256',
+        ))
+    content_info = cms.ContentInfo.load(bytes(token), strict=True)
+    if content_info['content_type'].native != 'signed_data':
+        return TimestampCheck(False, False, problems=('not a CMS SignedData',))
+    signed_data = content_info['content']
+    tst_info = signed_data['encap_content_info']['content'].parsed
+    if not isinstance(tst_info, tsp.TSTInfo):
+        return TimestampCheck(False, False, problems=('holds no TSTInfo',))
+
+    problems = []
+    algorithm, stamped = message_imprint(tst_info)
+    if algorithm != 'sha256':
+        problems.append(f'the token stamps a {algorithm} digest, not SHA-256')
+    elif stamped != digest:
+        problems.append('the token stamps another digest')
+    # pyHanko compares the imprint with what we expect; the comparison with
+    # ``digest`` is done above, so that "intact" speaks of the CMS alone.
+    status = TimestampSignatureStatus(**await validate_tst_signed_data(
+        signed_data, _context(roots), expected_tst_imprint=lambda _algo: stamped,
+    ))
+    if not (status.intact and status.valid):
+        problems.append('the TSA signature does not verify')
+    valid = not problems
+    if valid and not status.trusted:
+        problems.append(
+            'the TSA certificate is not trusted'
+            + (f' ({status.trust_problem_indic.name.lower()})'
+               if status.trust_problem_indic else '')
+        )
+    return TimestampCheck(
+        valid=valid,
+        trusted=valid and status.trusted,
+        gen_time=tst_info['gen_time'].native,
+        tsa=status.signing_cert.subject.human_friendly,
+        problems=tuple(problems),
+    )

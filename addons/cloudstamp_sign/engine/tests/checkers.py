@@ -80,8 +80,8 @@ def assert_pdfsig_accepts(pdf: bytes, root_cert_pem: bytes,
     """Every signature valid; the first one's certificate trusted.
 
     poppler 22.12 reports "Unknown issue with Certificate" for later
-    signatures made with the same certificate (shared/notes/platform-facts.md),
-    so trust is only required of the first.
+    signatures made with the same certificate, although pyHanko trusts the
+    same chain, so trust is only required of the first.
     """
     sigs = pdfsig(pdf, root_cert_pem)
     assert sigs, 'pdfsig found no signature'

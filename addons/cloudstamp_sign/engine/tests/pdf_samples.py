@@ -68,3 +68,57 @@ def encrypted_pdf(user_password: str, owner_password: str,
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def object_stream_pdf() -> bytes:
+    """One page whose font sits in an (uncompressed) object stream, with a
+    cross-reference stream instead of a table."""
+    from pyhanko.pdf_utils import generic, writer
+
+    w = writer.PdfFileWriter(stream_xrefs=True)
+    objstm = w.prepare_object_stream(compress=False)
+    font = w.add_object(generic.DictionaryObject({
+        generic.NameObject('/Type'): generic.NameObject('/Font'),
+        generic.NameObject('/Subtype'): generic.NameObject('/Type1'),
+        generic.NameObject('/BaseFont'): generic.NameObject('/Helvetica'),
+    }), obj_stream=objstm)
+    contents = w.add_object(generic.StreamObject(
+        stream_data=b'BT /F1 14 Tf 72 770 Td (Service Agreement) Tj ET'
+    ))
+    resources = generic.DictionaryObject({
+        generic.NameObject('/Font'): generic.DictionaryObject({
+            generic.NameObject('/F1'): font,
+        }),
+    })
+    w.insert_page(writer.PageObject(contents, [0, 0, 595, 842], resources))
+    out = io.BytesIO()
+    w.write(out)
+    return out.getvalue()
+
+
+def inherited_media_box_pdf(media_box=(100, 100, 695, 942)) -> bytes:
+    """One page without a /MediaBox of its own: it inherits the page tree's,
+    as many producers write it."""
+    from pyhanko.pdf_utils import generic, writer
+
+    w = writer.PdfFileWriter(stream_xrefs=False)
+    font = w.add_object(generic.DictionaryObject({
+        generic.NameObject('/Type'): generic.NameObject('/Font'),
+        generic.NameObject('/Subtype'): generic.NameObject('/Type1'),
+        generic.NameObject('/BaseFont'): generic.NameObject('/Helvetica'),
+    }))
+    x0, y0 = media_box[:2]
+    contents = w.add_object(generic.StreamObject(
+        stream_data=f'BT /F1 14 Tf {x0 + 72} {y0 + 700} Td (Inherited box) Tj ET'.encode()
+    ))
+    page = writer.PageObject(contents, list(media_box), generic.DictionaryObject({
+        generic.NameObject('/Font'): generic.DictionaryObject({
+            generic.NameObject('/F1'): font,
+        }),
+    }))
+    box = page.pop('/MediaBox')
+    w.insert_page(page)
+    w.root['/Pages'][generic.NameObject('/MediaBox')] = box
+    out = io.BytesIO()
+    w.write(out)
+    return out.getvalue()

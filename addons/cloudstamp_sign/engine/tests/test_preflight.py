@@ -1,5 +1,9 @@
+import decimal
 import hashlib
 import io
+import re
+import time
+import zlib
 
 import pytest
 from pyhanko.pdf_utils.crypt.permissions import StandardPermissions
@@ -7,13 +11,25 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 
 from .. import (
+    EmbeddedTimeStamper,
     PreflightLimits,
     PreflightRefusal,
     RefusalCode,
+    SignatureAction,
+    SignatureRequest,
+    SigningError,
+    Verdict,
     preflight,
     preflight_send,
+    verify_pdf,
 )
-from .pdf_samples import contract_pdf, encrypted_pdf
+from .fuzzing import deadline
+from .pdf_samples import (
+    contract_pdf,
+    encrypted_pdf,
+    inherited_media_box_pdf,
+    object_stream_pdf,
+)
 
 MB = 1024 * 1024
 
@@ -83,8 +99,13 @@ def _certified(data, permission, pki):
     meta = signers.PdfSignatureMetadata(
         field_name='Certification', certify=True, docmdp_permissions=permission,
     )
-    out = signers.sign_pdf(writer, meta, signer=signers.SimpleSigner.load_pkcs12_data(
-        _pkcs12(pki), other_certs=[], passphrase=None))
+    out = signers.sign_pdf(
+        writer, meta,
+        signer=signers.SimpleSigner.load_pkcs12_data(
+            _pkcs12(pki), other_certs=[], passphrase=None),
+        # B-T like ours, so that the certified file can verify as VALID
+        timestamper=EmbeddedTimeStamper(pki.tsa()),
+    )
     return out.getvalue()
 
 
@@ -133,3 +154,82 @@ def test_a_bad_file_in_a_send_refuses_the_send_naming_the_file():
     with pytest.raises(PreflightRefusal) as info:
         preflight_send([('good.pdf', contract_pdf()), ('bad.pdf', b'hello')])
     assert info.value.filename == 'bad.pdf'
+
+
+def test_cross_reference_streams_and_inherited_media_boxes_are_accepted():
+    assert preflight(object_stream_pdf()).page_count == 1
+    assert preflight(inherited_media_box_pdf()).page_count == 1
+
+
+@pytest.mark.parametrize('index, widths', [
+    # 10^30 rows claimed, 46 bytes of rows present
+    (b'[ 0 1 1 999999999999999999999999999999 ]', b'[ 1 8 2 ]'),
+    # 10^8 rows of no bytes at all: a negative width cancels the others
+    (b'[ 0 100000000 ]', b'[ 1 -2 0 ]'),
+])
+def test_xref_stream_claiming_more_rows_than_it_holds_is_refused_quickly(
+        index, widths):
+    """pyHanko, reading leniently, fills the missing rows one by one: without
+    the guard this ran for minutes and grew memory by ~50 MB/s."""
+    data = object_stream_pdf()
+    assert b'/W [ 1 8 2 ]' in data
+    data = re.sub(rb'/Index \[[^\]]*\]', b'/Index ' + index, data)
+    data = data.replace(b'/W [ 1 8 2 ]', b'/W ' + widths)
+    start = time.monotonic()
+    with deadline(10):
+        assert refusal(data).code == RefusalCode.DAMAGED
+        # verification reads through the same guard
+        assert verify_pdf(data).verdict == Verdict.INVALID
+    assert time.monotonic() - start < 2
+
+
+def _startxref_at(data, target):
+    """Point the last startxref at ``target`` instead of the xref table."""
+    tail = b'startxref\n' + str(data.index(target)).encode() + b'\n%%EOF\n'
+    return data[:data.rindex(b'startxref')] + tail
+
+
+def _xref_stream_garbled(data):
+    start = data.index(b'stream\n', data.index(b'/Type /XRef')) + len(b'stream\n')
+    return data[:start] + b'\x00\x00' + data[start + 2:]
+
+
+# Each raised straight out of preflight before: only pyHanko's own PdfError
+# and a few builtins were caught.
+@pytest.mark.parametrize('sample, damage, cause', [
+    (contract_pdf, lambda d: d.replace(b'/Root 5 0 R', b'/Root 9 0 R'),
+     AssertionError),  # reader.root: the catalog does not exist
+    (contract_pdf, lambda d: _startxref_at(d, b'7 0 obj'),
+     AssertionError),  # an object where the xref stream should be
+    (contract_pdf, lambda d: d.replace(b'/Count 1', b'/Count 1.2.3'),
+     decimal.InvalidOperation),
+    (contract_pdf, lambda d: d[:d.rindex(b'startxref')] + b'startxref\n'
+     + b'9' * 30 + b'\n%%EOF\n', OverflowError),
+    (object_stream_pdf, lambda d: d.replace(b'/FlateDecode', b'/FlapeDecode'),
+     NotImplementedError),
+    (object_stream_pdf, _xref_stream_garbled, zlib.error),
+], ids=['no-catalog', 'startxref-at-object', 'bad-decimal', 'huge-startxref',
+        'unknown-filter', 'bad-deflate'])
+def test_any_parser_exception_is_a_damaged_refusal(sample, damage, cause):
+    error = refusal(damage(sample()))
+    assert error.code == RefusalCode.DAMAGED
+    assert isinstance(error.__cause__, cause)  # kept for the log
+
+
+@pytest.mark.parametrize('damage', [
+    # the page tree lacks /Count: our page walk counts kids, pyHanko's
+    # page lookup for the note and the signature widget needs /Count
+    lambda d: d.replace(b'/Count 1', b'/Cuont 1'),
+    # /Contents is a dictionary, not a stream: nothing can be added to it
+    lambda d: d.replace(b'/Contents 8 0 R', b'/Contents 1 0 R'),
+], ids=['no-count', 'contents-not-a-stream'])
+def test_a_file_signing_would_fail_on_is_refused_by_the_trial_run(damage, signer):
+    """Both used to pass preflight and then fail in sign() with a raw
+    exception (a 500 at send); the trial run of the unsigned update refuses
+    them, and sign() now raises SigningError."""
+    data = damage(contract_pdf())
+    error = refusal(data)
+    assert error.code == RefusalCode.DAMAGED
+    with pytest.raises(SigningError):
+        signer.sign(data, SignatureRequest(
+            'a@example.jp', SignatureAction.SEND, page_note='CS-TEST'))

@@ -12,13 +12,14 @@ from .. import (
     Rfc3161HttpServer,
     SignatureAction,
     SignatureRequest,
+    SigningError,
     TimestampError,
     Verdict,
     http_timestamper,
     verify_pdf,
 )
 from .checkers import assert_pdfsig_accepts, openssl_verify_timestamp
-from .pdf_samples import contract_pdf
+from .pdf_samples import contract_pdf, inherited_media_box_pdf
 
 ROUND = [
     ('sender@example.co.jp', SignatureAction.SEND, '送信 太郎'),
@@ -153,3 +154,51 @@ def test_page_note_is_printed_in_the_same_revision_as_the_signature(signer, root
     # one revision: the note is covered by the send signature itself
     assert len(report.signatures) == 1 and report.signatures[0].coverage == 'entire_file'
     assert data.count(b'%%EOF') == original.count(b'%%EOF') + 1
+
+
+def _page_text(data, page=0):
+    import pypdf
+    return pypdf.PdfReader(io.BytesIO(data)).pages[page].extract_text()
+
+
+def test_page_note_on_a_page_that_inherits_its_media_box(signer, roots):
+    """Many producers put /MediaBox on the page tree only; the note used to
+    fail there with a raw TypeError (a 500 at send)."""
+    data = signer.sign(inherited_media_box_pdf(), SignatureRequest(
+        'sender@example.jp', SignatureAction.SEND, page_note='CS-INHERIT'))
+    assert 'CS-INHERIT' in _page_text(data)
+    # placed from the inherited box's corner (100, 100), not from (0, 0)
+    assert b'114.00 110.00 Td (CS-INHERIT)' in data
+    assert verify_pdf(data, roots).verdict == Verdict.VALID
+
+
+def test_a_file_that_already_carries_our_note_can_be_sent_again(signer, roots):
+    """A signed CloudStamp PDF uploaded as a new contract: the second note
+    needs a font name of its own (it used to fail on /CSNote with a raw
+    PdfError)."""
+    first = signer.sign(contract_pdf(), SignatureRequest(
+        'sender@example.jp', SignatureAction.SEND, page_note='CS-FIRST'))
+    second = signer.sign(first, SignatureRequest(
+        'sender@example.jp', SignatureAction.SEND, page_note='CS-SECOND'))
+    text = _page_text(second)
+    assert 'CS-FIRST' in text and 'CS-SECOND' in text
+    assert b'/CSNote2 6 Tf' in second
+    old, new = verify_pdf(second, roots).signatures
+    assert new.ok and new.intact and new.valid
+    # A note rewrites page 1, which the earlier signature covered: the
+    # verifier rightly reports that as a change beyond form filling.
+    assert any('beyond form filling' in p for p in old.problems)
+
+
+@pytest.mark.parametrize('data', [
+    b'not a pdf',
+    # decimal.InvalidOperation inside pyHanko, raised raw before
+    contract_pdf().replace(b'/Count 1', b'/Count 1.2.3'),
+    # KeyError in pyHanko's page lookup, raised raw before
+    contract_pdf().replace(b'/Count 1', b'/Cuont 1'),
+])
+def test_sign_raises_only_signing_error(signer, data):
+    with pytest.raises(SigningError) as info:
+        signer.sign(data, SignatureRequest(
+            'a@example.jp', SignatureAction.SEND, page_note='CS-X'))
+    assert type(info.value) is SigningError

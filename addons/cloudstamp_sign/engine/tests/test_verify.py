@@ -9,15 +9,16 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from .. import SignatureAction, SignatureRequest, Verdict, verify_pdf
+from ..verify import NO_TIMESTAMP
 from .pdf_samples import contract_pdf
 
-# ../shared/pdf-attacks beside the repository (see shared/pdf-attacks/README.md)
-REPO = Path(__file__).resolve().parents[4]
-ATTACKS = REPO.parent / 'shared' / 'pdf-attacks'
-
-
-def _attack_files(pattern):
-    return sorted(ATTACKS.rglob(pattern)) if ATTACKS.is_dir() else []
+# Published attack files, with their sources and licences: data/pdf-attacks/README.md
+ATTACKS = Path(__file__).parent / 'data' / 'pdf-attacks'
+MANIPULATED = sorted(ATTACKS.rglob('*manipulat*.pdf'))
+HONEST_ORIGINALS = sorted(ATTACKS.rglob('3_*signed.pdf'))
+if (len(MANIPULATED), len(HONEST_ORIGINALS)) != (11, 7):
+    # A missing folder or file must fail the run, not skip attacks.
+    raise FileNotFoundError(f'published attack files missing from {ATTACKS}')
 
 
 @pytest.fixture(scope='module')
@@ -33,7 +34,9 @@ def _byte_range(data, which=-1):
 
 
 def test_honest_file_is_valid(signed, roots):
-    assert verify_pdf(signed, roots).verdict == Verdict.VALID
+    report = verify_pdf(signed, roots)
+    assert report.verdict == Verdict.VALID
+    assert not report.problems and not report.warnings
 
 
 def test_untrusted_without_our_root(signed):
@@ -116,19 +119,18 @@ def test_unsigned_pdf_is_invalid(roots):
     assert report.problems == ('no signatures',)
 
 
-@pytest.mark.skipif(not ATTACKS.is_dir(), reason='shared/pdf-attacks is absent')
-@pytest.mark.parametrize('path', _attack_files('*manipulat*.pdf'), ids=lambda p: str(p.relative_to(ATTACKS)))
+@pytest.mark.parametrize('path', MANIPULATED, ids=lambda p: str(p.relative_to(ATTACKS)))
 def test_published_attack_files_are_not_valid(path):
     report = verify_pdf(path.read_bytes())
     assert report.verdict == Verdict.INVALID, report
 
 
-@pytest.mark.skipif(not ATTACKS.is_dir(), reason='shared/pdf-attacks is absent')
-@pytest.mark.parametrize('path', _attack_files('3_*signed.pdf'), ids=lambda p: str(p.relative_to(ATTACKS)))
+@pytest.mark.parametrize('path', HONEST_ORIGINALS, ids=lambda p: str(p.relative_to(ATTACKS)))
 def test_the_honest_originals_are_intact(path):
     """Guards against a verifier that rejects everything."""
     report = verify_pdf(path.read_bytes())
     assert report.verdict == Verdict.UNTRUSTED, report.problems
+    assert not report.problems
 
 
 def test_document_timestamps_are_reported(signed, roots, pki):
@@ -144,3 +146,46 @@ def test_document_timestamps_are_reported(signed, roots, pki):
     assert [s.action for s in signatures] == ['send', 'agree']
     assert stamp.is_document_timestamp and stamp.timestamp_ok
     assert stamp.coverage == 'entire_file' and 'TSA' in stamp.tsa
+
+
+def _sign_without_timestamp(data, pki):
+    """PAdES B-B: what a DocumentSigner never makes, but others do."""
+    from pyhanko.sign import fields, signers
+
+    from ..signing import CachedKeySigner
+    out = io.BytesIO()
+    signers.PdfSigner(
+        signers.PdfSignatureMetadata(
+            field_name='NoTimestamp', md_algorithm='sha256',
+            subfilter=fields.SigSeedSubFilter.PADES),
+        signer=CachedKeySigner(pki.signer()),
+    ).sign_pdf(IncrementalPdfFileWriter(io.BytesIO(data)), output=out)
+    return out.getvalue()
+
+
+def test_a_signature_without_timestamp_is_untrusted_with_a_warning(pki, roots):
+    """The product promises B-T; B-B is not tampering, but not VALID."""
+    report = verify_pdf(_sign_without_timestamp(contract_pdf(), pki), roots)
+    assert report.verdict == Verdict.UNTRUSTED
+    assert not report.problems
+    [sig] = report.signatures
+    assert sig.intact and sig.valid and sig.trusted and not sig.timestamp_ok
+    assert sig.warnings == (NO_TIMESTAMP,)
+    assert report.warnings == (f'NoTimestamp: {NO_TIMESTAMP}',)
+    assert 'no timestamp' in report.warnings[0]
+
+
+def test_a_later_document_timestamp_makes_it_b_t(pki, roots):
+    """A document timestamp covers every earlier byte (PAdES B-T allows
+    either kind of timestamp)."""
+    from pyhanko.sign.signers import PdfTimeStamper
+
+    from .. import EmbeddedTimeStamper
+    out = io.BytesIO()
+    PdfTimeStamper(EmbeddedTimeStamper(pki.tsa())).timestamp_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(
+            _sign_without_timestamp(contract_pdf(), pki))),
+        'sha256', output=out)
+    report = verify_pdf(out.getvalue(), roots)
+    assert report.verdict == Verdict.VALID, (report.problems, report.warnings)
+    assert not report.warnings
