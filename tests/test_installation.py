@@ -1,6 +1,7 @@
 """End to end: the three addons installed together and served over HTTP."""
 
 from odoo.tests import HttpCase, tagged
+from odoo.tools import config, mute_logger
 
 ADDONS = ('cloudstamp_sign', 'cloudstamp_archive', 'cloudstamp_portal')
 
@@ -8,10 +9,18 @@ ADDONS = ('cloudstamp_sign', 'cloudstamp_archive', 'cloudstamp_portal')
 @tagged('post_install', '-at_install', 'cloudstamp_e2e')
 class TestInstallation(HttpCase):
 
-    def test_addons_are_installed(self):
-        modules = self.env['ir.module.module'].search([('name', 'in', ADDONS)])
-        self.assertEqual(sorted(modules.mapped('name')), sorted(ADDONS))
-        self.assertEqual(set(modules.mapped('state')), {'installed'})
+    def test_the_database_manager_is_closed(self):
+        """Security review finding 5: with a known master password and the
+        database manager open, anyone could download the whole database."""
+        self.assertFalse(config['list_db'])
+        for known in ('admin', 'cloudstamp-master'):
+            self.assertFalse(config.verify_admin_password(known))
+        for password in (config['admin_passwd'], 'admin', 'cloudstamp-master'):
+            with mute_logger('odoo.addons.web.controllers.database', 'odoo.http', 'odoo.service.db'):
+                response = self.url_open('/web/database/backup', data={
+                    'master_pwd': password, 'name': self.env.cr.dbname, 'backup_format': 'zip'})
+            self.assertNotIn('octet-stream', response.headers.get('Content-Type', ''))
+            self.assertFalse(response.content.startswith(b'PK'))
 
     def test_admin_reaches_the_web_client_and_settings(self):
         self.authenticate('admin', 'admin')

@@ -1,1 +1,3 @@
-from . import models, controllers
+from . import controllers, link_redaction, models
+
+link_redaction.install()

@@ -2,9 +2,16 @@ from . import controllers, models, tools, wizard
 
 
 def _cloudstamp_post_init(env):
-    """Give every new database its own root CA, signing and TSA certificates,
-    and Japanese, the language of most recipients, with its translations."""
-    env['cloudstamp.certificate']._ensure_service_pki()
+    """Give each company of a new database its own root CA, signing and TSA
+    certificates (later companies get theirs when they first sign), freeze
+    the address links are built from, and install Japanese, the language of
+    most recipients, with its translations."""
+    for company in env['res.company'].search([]):
+        env['cloudstamp.certificate']._ensure_service_pki(company)
+    # Odoo rewrites web.base.url whenever an administrator logs in, from
+    # whatever address they used (http://localhost:8069…); links mailed to
+    # recipients must not follow that.
+    env['ir.config_parameter'].sudo().set_param('web.base.url.freeze', True)
     if not env['res.lang']._lang_get('ja_JP'):
         env['res.lang']._activate_lang('ja_JP')
         env['ir.module.module'].search(

@@ -20,6 +20,7 @@
         'views/cloudstamp_envelope_views.xml',
         'wizard/cloudstamp_verify_wizard_views.xml',
         'views/res_config_settings_views.xml',
+        'views/res_users_views.xml',
     ],
     'post_init_hook': '_cloudstamp_post_init',
     'installable': True,

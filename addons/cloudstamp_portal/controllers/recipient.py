@@ -1,10 +1,14 @@
 """The recipient's pages: no account, one personal link per recipient.
 
-Every route resolves the link first (wrong links are rate-limited per IP),
-then calls the recipient's model methods, which hold the rules.
+Every route resolves the link first, then decides what this visitor may do
+(access code passed, turn, terms), and only then calls the recipient's
+private model methods, which hold the rules. Nothing a visitor sends is
+passed to the models except the words they typed; the request's evidence
+(IP address, user agent) is built here.
 """
 
 import functools
+import hashlib
 from urllib.parse import quote
 
 from werkzeug.exceptions import NotFound
@@ -17,30 +21,46 @@ from ..models.res_config_settings import terms_for
 
 SESSION_KEY = 'cloudstamp_code_ok'
 MAX_TEXT = 2000
+SECURITY_HEADERS = {
+    # Personal documents: never framed by another site, never cached, and
+    # the link (a bearer secret in the URL) never sent on as a Referer.
+    'X-Frame-Options': 'DENY',
+    'Content-Security-Policy': "frame-ancestors 'none'",
+    'Referrer-Policy': 'no-referrer',
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+}
+
+
+def _secured(response):
+    response.headers.update(SECURITY_HEADERS)
+    return response
 
 
 def with_recipient(route):
     """Resolve the link before the route runs.
 
     Wrong links answer 404 without raising, so that the failure recorded for
-    rate limiting is committed rather than rolled back with the request.
+    rate limiting is committed rather than rolled back with the request. A
+    network that keeps guessing gets 429 for wrong links, without a record;
+    a valid link is never refused, so recipients behind the same proxy or
+    NAT as a guesser still get in.
     """
     @functools.wraps(route)
     def wrapper(self, token, **kw):
+        kw.pop('recipient', None)  # the route's own argument, not a form field
         failures = request.env['cloudstamp.access.failure']
-        ip_address = request.httprequest.remote_addr
-        if failures._is_blocked(ip_address):
-            return request.make_response(
-                _('Too many attempts from your network. Please try again later.'), status=429)
         try:
             recipient = request.env['cloudstamp.recipient']._from_token(token)
         except AccessDenied:
-            failures._record(ip_address, 'token')
-            return request.make_response(
-                _('This link is not valid. Please use the latest link you received by email.'),
-                status=404)
+            client = self._client_key()
+            if failures._is_blocked(client):
+                return self._plain(_('Too many attempts from your network. Please try again later.'), 429)
+            failures._record(client, 'token')
+            return self._plain(
+                _('This link is not valid. Please use the latest link you received by email.'), 404)
         request.update_context(lang=recipient.lang)
-        return route(self, recipient, token, **kw)
+        return _secured(route(self, recipient, token, **kw))
     return wrapper
 
 
@@ -50,11 +70,20 @@ class CloudStampRecipientPortal(http.Controller):
     # Access
     # ------------------------------------------------------------------
     def _request_info(self):
+        """The evidence of this request. ``remote_addr`` is the client's
+        address, or with ``proxy_mode`` the one the proxy put last in
+        X-Forwarded-For (never one the client chose)."""
         return {
             'ip': request.httprequest.remote_addr,
             'user_agent': request.httprequest.user_agent.string,
         }
 
+    def _client_key(self):
+        return request.env['cloudstamp.access.failure']._client_key(request.httprequest.remote_addr)
+
+    def _plain(self, text, status):
+        return _secured(request.make_response(text, status=status,
+                                              headers=[('Content-Type', 'text/plain; charset=utf-8')]))
 
     def _code_ok(self, recipient):
         return not recipient.has_access_code or recipient.id in request.session.get(SESSION_KEY, [])
@@ -66,6 +95,9 @@ class CloudStampRecipientPortal(http.Controller):
             'error': request.session.pop('cloudstamp_error', ''),
             'recipient': recipient,
             'envelope': recipient.envelope_id,
+            # Until the access code is entered, the page names nothing: not
+            # the title, the sender or the recipient.
+            'show_details': self._code_ok(recipient),
             'token': token,
             'base_path': f'/cloudstamp/r/{token}',
             'viewer_src': lambda document: '/web/static/lib/pdfjs/web/viewer.html?file=' + quote(
@@ -84,50 +116,64 @@ class CloudStampRecipientPortal(http.Controller):
     @http.route('/cloudstamp/r/<string:token>', type='http', auth='public', methods=['GET'])
     @with_recipient
     def recipient_page(self, recipient, token, **kw):
+        # A GET changes nothing: mail scanners fetch links nobody reads.
         envelope = recipient.envelope_id
         if recipient.locked:
             return self._render('page_locked', recipient, token)
-        if envelope.state == 'completed':
-            return self._render('page_completed', recipient, token)
-        if not recipient._is_current_turn():
+        if not recipient._may_view():
             return self._render('page_closed', recipient, token)
         if not self._code_ok(recipient):
             return self._render('page_code', recipient, token)
-        recipient._mark_opened(self._request_info())
+        if envelope.state == 'completed':
+            return self._render('page_completed', recipient, token)
         if not recipient.terms_accepted_at:
-            return self._render('page_terms', recipient, token,
-                                terms=terms_for(request.env, recipient.lang))
+            terms = terms_for(request.env, recipient.lang)
+            return self._render('page_terms', recipient, token, terms=terms, terms_sha256=_sha256(terms))
         return self._render('page_documents', recipient, token)
 
     @http.route('/cloudstamp/r/<string:token>/code', type='http', auth='public', methods=['POST'])
     @with_recipient
     def submit_code(self, recipient, token, access_code='', **kw):
-        if recipient._check_access_code((access_code or '')[:200], self._request_info()):
-            request.session[SESSION_KEY] = request.session.get(SESSION_KEY, []) + [recipient.id]
+        if not recipient.has_access_code or not recipient._may_view() or self._code_ok(recipient):
             return self._redirect(token)
-        request.env['cloudstamp.access.failure']._record(request.httprequest.remote_addr, 'code')
+        failures = request.env['cloudstamp.access.failure']
+        client = self._client_key()
+        if failures._is_blocked(client):
+            return self._plain(_('Too many attempts from your network. Please try again later.'), 429)
+        if recipient._check_access_code((access_code or '')[:200], self._request_info()):
+            request.session[SESSION_KEY] = [*request.session.get(SESSION_KEY, [])[-19:], recipient.id]
+            if recipient._is_current_turn():
+                recipient._mark_opened(self._request_info())
+            return self._redirect(token)
+        failures._record(client, 'code')
         if recipient.locked:
             return self._redirect(token)
         return self._redirect(token, _('The access code is not correct.'))
 
     @http.route('/cloudstamp/r/<string:token>/terms', type='http', auth='public', methods=['POST'])
     @with_recipient
-    def accept_terms(self, recipient, token, accept=None, **kw):
-        if not self._code_ok(recipient):
+    def accept_terms(self, recipient, token, accept=None, terms_sha256='', **kw):
+        if not self._code_ok(recipient) or not recipient._may_view():
             return self._redirect(token)
         if not accept:
             return self._redirect(token, _('Please tick the box to accept the terms of use.'))
-        return self._act(token, lambda: recipient._accept_terms(self._request_info()))
+        shown = _sha256(terms_for(request.env, recipient.lang))
+        if terms_sha256 != shown:
+            return self._redirect(token, _('The terms of use have changed. Please read them again.'))
+        return self._act(token, lambda: recipient._accept_terms(shown, self._request_info()))
+
+    def _readable(self, recipient):
+        """The documents may be shown: code passed, then either the terms
+        accepted on this turn, or the envelope completed."""
+        return recipient._may_view() and self._code_ok(recipient) and (
+            recipient.envelope_id.state == 'completed' or recipient.terms_accepted_at)
 
     @http.route('/cloudstamp/r/<string:token>/document/<int:document_id>',
                 type='http', auth='public', methods=['GET'])
     @with_recipient
     def document(self, recipient, token, document_id, download=None, **kw):
-        may_read = recipient.envelope_id.state == 'completed' or (
-            recipient._is_current_turn() and self._code_ok(recipient)
-            and recipient.terms_accepted_at)
         document = recipient.envelope_id.document_ids.filtered(lambda d: d.id == document_id)
-        if not may_read or not document:
+        if not self._readable(recipient) or not document:
             raise NotFound()
         return self._pdf_response(document._current_pdf(), document.name, download)
 
@@ -135,7 +181,7 @@ class CloudStampRecipientPortal(http.Controller):
     @with_recipient
     def certificate(self, recipient, token, **kw):
         envelope = recipient.envelope_id
-        certificate = envelope.state == 'completed' and envelope._certificate_pdf()
+        certificate = self._readable(recipient) and envelope.state == 'completed' and envelope._certificate_pdf()
         if not certificate:
             raise NotFound()
         return self._pdf_response(certificate, envelope.certificate_filename, True)
@@ -145,8 +191,6 @@ class CloudStampRecipientPortal(http.Controller):
         return request.make_response(data, headers=[
             ('Content-Type', 'application/pdf'),
             ('Content-Disposition', f"{disposition}; {http.content_disposition(filename).split('; ', 1)[1]}"),
-            ('Cache-Control', 'no-store'),
-            ('X-Content-Type-Options', 'nosniff'),
         ])
 
     # ------------------------------------------------------------------
@@ -160,30 +204,30 @@ class CloudStampRecipientPortal(http.Controller):
             return self._redirect(token, str(exc.args[0]))
         return self._redirect(token)
 
-    def _check_code_passed(self, recipient):
-        if not self._code_ok(recipient):
+    def _check_may_act(self, recipient):
+        if not self._code_ok(recipient) or recipient.locked:
             raise NotFound()
 
     @http.route('/cloudstamp/r/<string:token>/agree', type='http', auth='public', methods=['POST'])
     @with_recipient
     def agree(self, recipient, token, **kw):
-        self._check_code_passed(recipient)
-        return self._act(token, lambda: recipient.action_agree(self._request_info()))
+        self._check_may_act(recipient)
+        return self._act(token, lambda: recipient._action_agree(self._request_info()))
 
     @http.route('/cloudstamp/r/<string:token>/decline', type='http', auth='public', methods=['POST'])
     @with_recipient
     def decline(self, recipient, token, reason='', **kw):
-        return self._stop_round(recipient, token, reason, recipient.action_decline,
+        return self._stop_round(recipient, token, reason, recipient._action_decline,
                                 _('Please give a reason.'))
 
     @http.route('/cloudstamp/r/<string:token>/revision', type='http', auth='public', methods=['POST'])
     @with_recipient
     def request_revision(self, recipient, token, comment='', **kw):
-        return self._stop_round(recipient, token, comment, recipient.action_request_revision,
+        return self._stop_round(recipient, token, comment, recipient._action_request_revision,
                                 _('Please say what should be revised.'))
 
     def _stop_round(self, recipient, token, text, action, empty_message):
-        self._check_code_passed(recipient)
+        self._check_may_act(recipient)
         if not (text or '').strip():
             return self._redirect(token, empty_message)
         return self._act(token, lambda: action(text[:MAX_TEXT], self._request_info()))
@@ -191,9 +235,9 @@ class CloudStampRecipientPortal(http.Controller):
     @http.route('/cloudstamp/r/<string:token>/forward', type='http', auth='public', methods=['POST'])
     @with_recipient
     def forward(self, recipient, token, name='', email='', message='', **kw):
-        self._check_code_passed(recipient)
+        self._check_may_act(recipient)
         try:
-            successor = recipient.action_forward(
+            successor = recipient._action_forward(
                 (name or '')[:200], (email or '')[:254], (message or '')[:MAX_TEXT],
                 self._request_info())
         except UserError as exc:
@@ -201,3 +245,7 @@ class CloudStampRecipientPortal(http.Controller):
             return self._redirect(token, str(exc.args[0]))
         # The forwarder's link is dead now: answer here instead of redirecting.
         return self._render('page_forwarded', recipient, token, successor=successor)
+
+
+def _sha256(text):
+    return hashlib.sha256(text.encode()).hexdigest()

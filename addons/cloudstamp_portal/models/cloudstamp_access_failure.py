@@ -1,3 +1,4 @@
+import ipaddress
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -7,25 +8,43 @@ MAX_FAILURES = 20
 
 
 class CloudStampAccessFailure(models.Model):
-    """Wrong tokens and wrong access codes, per IP, for rate limiting."""
+    """Wrong links and wrong access codes, per client network, for rate limiting.
+
+    Not company data: a wrong link belongs to no envelope. Only CloudStamp
+    administrators read it.
+    """
 
     _name = 'cloudstamp.access.failure'
     _description = 'CloudStamp Failed Access'
     _log_access = False
 
-    ip_address = fields.Char(required=True, index=True)
+    ip_address = fields.Char('Client Network', required=True, index=True)
     failed_at = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
     reason = fields.Selection([('token', 'Wrong link'), ('code', 'Wrong access code')])
 
     @api.model
-    def _is_blocked(self, ip_address):
-        since = fields.Datetime.now() - timedelta(minutes=WINDOW_MINUTES)
-        return self.sudo().search_count(
-            [('ip_address', '=', ip_address), ('failed_at', '>=', since)]) >= MAX_FAILURES
+    def _client_key(self, address):
+        """The unit a limit applies to: the IPv4 address, or the IPv6 /64
+        (one customer line usually holds a whole /64)."""
+        try:
+            ip = ipaddress.ip_address(address or '')
+        except ValueError:
+            return 'unknown'
+        if ip.version == 6:
+            if ip.ipv4_mapped:
+                return str(ip.ipv4_mapped)
+            return str(ipaddress.ip_network(f'{ip}/64', strict=False))
+        return str(ip)
 
     @api.model
-    def _record(self, ip_address, reason):
-        self.sudo().create({'ip_address': ip_address or 'unknown', 'reason': reason})
+    def _is_blocked(self, client):
+        since = fields.Datetime.now() - timedelta(minutes=WINDOW_MINUTES)
+        return self.sudo().search_count(
+            [('ip_address', '=', client), ('failed_at', '>=', since)], limit=MAX_FAILURES) >= MAX_FAILURES
+
+    @api.model
+    def _record(self, client, reason):
+        self.sudo().create({'ip_address': client, 'reason': reason})
 
     @api.model
     def _gc(self):

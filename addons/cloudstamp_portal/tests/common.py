@@ -18,6 +18,14 @@ from odoo.addons.cloudstamp_sign.engine.tests.pdf_samples import contract_pdf
 LINK_RE = re.compile(r'(https?://[^\s"<>]+/cloudstamp/r/[A-Za-z0-9_\-]+)')
 # Every frontend page carries the session's CSRF token in its odoo script.
 CSRF_RE = re.compile(r'csrf_token: "([^"]+)"')
+HIDDEN_RE = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+
+
+def form_fields(html):
+    """What a browser posts besides the visible fields: the hidden inputs
+    (CSRF token, the hash of the terms shown)."""
+    csrf = CSRF_RE.search(html)
+    return dict(HIDDEN_RE.findall(html), csrf_token=csrf.group(1) if csrf else '')
 
 
 class _Catcher:
@@ -107,9 +115,9 @@ class CloudStampFlowCase(HttpCase):
         return response
 
     def post(self, token, action, data=None, page_token=None):
-        html = self.page(page_token or token).text
-        csrf = CSRF_RE.search(html)
-        payload = dict(data or {}, csrf_token=csrf.group(1) if csrf else '')
+        """Post a form as the browser would: with the page's hidden fields
+        (CSRF token, the hash of the terms shown) and ``data``."""
+        payload = dict(form_fields(self.page(page_token or token).text), **(data or {}))
         return self.url_open(f'/cloudstamp/r/{token}/{action}', data=payload, allow_redirects=True)
 
     def open_documents(self, token, code=None):

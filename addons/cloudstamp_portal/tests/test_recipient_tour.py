@@ -24,6 +24,6 @@ class TestRecipientTour(CloudStampFlowCase):
         self.assertEqual(recipient.state, 'agreed')
         self.assertTrue(recipient.terms_accepted_at and recipient.opened_at)
         self.assertEqual(envelope.state, 'completed')
-        report = self.service.verify_pdf(base64.b64decode(envelope.document_ids.signed_file))
+        report = self.service._verify_pdf(base64.b64decode(envelope.document_ids.signed_file))
         self.assertEqual([s.actor for s in report.signatures],
                          ['sales@cloudstamp.example', 'yamada@client.example'])

@@ -1,3 +1,4 @@
+from . import cloudstamp_evidence_mixin
 from . import cloudstamp_certificate
 from . import cloudstamp_signing_service
 from . import cloudstamp_envelope
@@ -5,5 +6,7 @@ from . import cloudstamp_document
 from . import cloudstamp_recipient
 from . import cloudstamp_event
 from . import cloudstamp_certificate_report
-from . import res_config_settings
+from . import ir_attachment
 from . import mail_mail
+from . import res_config_settings
+from . import res_users

@@ -1,8 +1,7 @@
 import base64
 import hashlib
 
-from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo import api, fields, models
 
 from ..tools import field_attachments, read_field_bytes, write_field_bytes
 
@@ -11,11 +10,19 @@ class CloudStampDocument(models.Model):
     """One PDF of an envelope: the original upload and the current signed file."""
 
     _name = 'cloudstamp.document'
+    _inherit = ['cloudstamp.evidence.mixin']
     _description = 'CloudStamp Document'
     _order = 'envelope_id, sequence, id'
+    _check_company_auto = True
+
+    _workflow_fields = (
+        'signed_file', 'original_sha256', 'current_sha256', 'revision_hashes', 'page_count', 'file_size',
+    )
+    _write_once_fields = ('envelope_id',)
 
     envelope_id = fields.Many2one(
-        'cloudstamp.envelope', required=True, index=True, ondelete='cascade')
+        'cloudstamp.envelope', required=True, index=True, ondelete='cascade', check_company=True)
+    company_id = fields.Many2one(related='envelope_id.company_id', store=True, index=True)
     sequence = fields.Integer(default=10)
     name = fields.Char('File Name', required=True)
     original_file = fields.Binary('Original PDF', attachment=True, required=True)
@@ -28,32 +35,35 @@ class CloudStampDocument(models.Model):
     page_count = fields.Integer('Pages', readonly=True)
     file_size = fields.Integer('Size (bytes)', readonly=True)
 
+    def _evidence_envelopes(self):
+        return self.envelope_id
+
     @api.model_create_multi
     def create(self, vals_list):
+        # Rights first: parsing PDFs is work done only for those who may upload.
+        self.check_access('create')
         # Preflight before anything is stored: a refused file leaves no trace.
         files = [(vals.get('name') or 'document.pdf',
                   base64.b64decode(vals.get('original_file') or b''))
                  for vals in vals_list]
-        results = self.env['cloudstamp.signing.service'].preflight_files(files)
-        for vals, result in zip(vals_list, results, strict=True):
-            vals.update(self._upload_values(result))
+        results = self.env['cloudstamp.signing.service']._preflight_files(files)
         documents = super().create(vals_list)
+        for document, result in zip(documents, results, strict=True):
+            document.sudo().write(self._upload_values(result))
         documents.envelope_id._check_send_size()
         return documents
 
     def write(self, vals):
-        if 'original_file' in vals and any(d.envelope_id.state != 'draft' for d in self):
-            raise UserError(_('A sent document cannot be replaced.'))
-        if 'original_file' in vals:
-            for document in self:
-                name = vals.get('name', document.name)
-                result = self.env['cloudstamp.signing.service'].preflight_files(
-                    [(name, base64.b64decode(vals['original_file'] or b''))])[0]
-                super(CloudStampDocument, document).write(
-                    dict(vals, **self._upload_values(result)))
-            self.envelope_id._check_send_size()
-            return True
-        return super().write(vals)
+        if 'original_file' not in vals:
+            return super().write(vals)
+        data = base64.b64decode(vals['original_file'] or b'')
+        results = [self.env['cloudstamp.signing.service']._preflight_files(
+            [(vals.get('name', document.name), data)])[0] for document in self]
+        super().write(vals)
+        for document, result in zip(self, results, strict=True):
+            document.sudo().write(self._upload_values(result))
+        self.envelope_id._check_send_size()
+        return True
 
     @api.model
     def _upload_values(self, result):
@@ -66,6 +76,12 @@ class CloudStampDocument(models.Model):
             'file_size': result.size,
         }
 
+    def _copy_values_for_revision(self):
+        """What a revised draft keeps of this document: the original upload."""
+        self.ensure_one()
+        return {'name': self.name, 'sequence': self.sequence,
+                'original_file': base64.b64encode(read_field_bytes(self, 'original_file'))}
+
     def _current_pdf(self):
         self.ensure_one()
         return read_field_bytes(self, 'signed_file') or read_field_bytes(self, 'original_file')
@@ -76,16 +92,18 @@ class CloudStampDocument(models.Model):
         return self.env['ir.attachment'].union(
             *(by_document[d.id] for d in self if d.id in by_document))
 
-    def _current_hashes(self):
-        return {str(d.id): d.current_sha256 for d in self}
+    def _stored_hashes(self):
+        """SHA-256 of each stored file, from its bytes (never from a field
+        that could have been edited)."""
+        return {str(d.id): hashlib.sha256(d._current_pdf()).hexdigest() for d in self}
 
     def _sign_all(self, actor_email, action, actor_name='', page_note=''):
         """Sign every document in memory first, then store: a failure on the
         last file leaves all of them as they were."""
         service = self.env['cloudstamp.signing.service']
         signed = [
-            (document, service.sign_pdf(
-                document._current_pdf(), actor_email, action,
+            (document, service._sign_pdf(
+                document._current_pdf(), document.envelope_id.company_id, actor_email, action,
                 actor_name=actor_name, page_note=page_note))
             for document in self
         ]

@@ -1,13 +1,25 @@
+import logging
 import secrets
 from datetime import timedelta
 
-from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import AccessError, UserError
 
 from ..engine import PreflightRefusal, RefusalCode
 from ..tools import field_attachments, read_field_bytes, write_field_bytes
+from ..tools.emails import single_email
+
+_logger = logging.getLogger(__name__)
 
 _ID_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'  # no 0/O, 1/I
+# How each end of a round is recorded, and whom it is mailed to.
+_ROUND_END_EVENTS = {'declined': 'declined', 'revision': 'revision_requested',
+                     'cancelled': 'cancelled', 'expired': 'expired'}
+_FINAL_EVENTS = dict(_ROUND_END_EVENTS, completed='completed')
+# What may still happen after the final event: a link opening the final PDFs.
+_ACCESS_EVENTS = ('notified', 'code_failed', 'locked', 'unlocked')
+_ROUND_END_TEMPLATES = {'declined': 'cloudstamp_sign.mail_template_declined',
+                        'revision': 'cloudstamp_sign.mail_template_revision'}
 
 
 def _new_document_ref():
@@ -21,8 +33,14 @@ class CloudStampEnvelope(models.Model):
 
     _name = 'cloudstamp.envelope'
     _description = 'CloudStamp Envelope'
-    _inherit = ['mail.thread', 'mail.activity.mixin']
+    _inherit = ['mail.thread', 'mail.activity.mixin', 'cloudstamp.evidence.mixin']
     _order = 'id desc'
+    _check_company_auto = True
+
+    _workflow_fields = (
+        'document_ref', 'state', 'current_recipient_id', 'sent_date', 'completed_date',
+        'end_reason', 'revised_from_id', 'certificate_file', 'trail_head',
+    )
 
     name = fields.Char('Title', required=True, tracking=True)
     document_ref = fields.Char(
@@ -30,13 +48,13 @@ class CloudStampEnvelope(models.Model):
         default=lambda self: _new_document_ref())
     user_id = fields.Many2one(
         'res.users', 'Sender', required=True, default=lambda self: self.env.user,
-        tracking=True)
+        tracking=True, check_company=True)
     company_id = fields.Many2one(
         'res.company', required=True, default=lambda self: self.env.company)
     document_ids = fields.One2many('cloudstamp.document', 'envelope_id', 'Documents')
     recipient_ids = fields.One2many('cloudstamp.recipient', 'envelope_id', 'Recipients')
     cc_partner_ids = fields.Many2many(
-        'res.partner', string='CC (共有先)',
+        'res.partner', string='CC (共有先)', check_company=True,
         help='Receive only the final PDFs when every party has agreed.')
     message = fields.Text('Message')
     lang = fields.Selection(
@@ -66,6 +84,9 @@ class CloudStampEnvelope(models.Model):
     revised_from_id = fields.Many2one('cloudstamp.envelope', 'Revision Of', readonly=True, copy=False)
     revision_ids = fields.One2many('cloudstamp.envelope', 'revised_from_id', 'Revisions')
     event_ids = fields.One2many('cloudstamp.event', 'envelope_id', 'Audit Trail')
+    trail_head = fields.Char(
+        'Audit Trail Head', readonly=True, copy=False,
+        help='SHA-256 of the newest audit event, written with each event.')
     certificate_file = fields.Binary('Certificate of Agreement', attachment=True, readonly=True, copy=False)
     certificate_filename = fields.Char(compute='_compute_certificate_filename')
     document_count = fields.Integer(compute='_compute_counts')
@@ -75,6 +96,28 @@ class CloudStampEnvelope(models.Model):
         ('document_ref_unique', 'unique(document_ref)', 'The document ID must be unique.'),
     ]
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        # A sender sends in their own name; only CloudStamp administrators
+        # prepare documents for someone else.
+        if not self.env.su and not self.env.user.has_group('cloudstamp_sign.group_cloudstamp_manager'):
+            for vals in vals_list:
+                vals['user_id'] = self.env.uid
+        return super().create(vals_list)
+
+    def _evidence_envelopes(self):
+        return self
+
+    def message_get_followers(self, *args, **kwargs):
+        # mail answers this for any record id; the followers of a contract
+        # are for those who may read it.
+        self.check_access('read')
+        return super().message_get_followers(*args, **kwargs)
+
+    @api.model
+    def _evidence_envelopes_of(self, vals_list):
+        return self.browse()
+
     @api.model
     def _default_expiry_days(self):
         return int(self.env['ir.config_parameter'].sudo().get_param('cloudstamp.expiry_days', 10))
@@ -82,6 +125,7 @@ class CloudStampEnvelope(models.Model):
     def _link_validity_days(self):
         return int(self.env['ir.config_parameter'].sudo().get_param('cloudstamp.link_days', 10))
 
+    @api.depends('document_ref')
     def _compute_certificate_filename(self):
         for envelope in self:
             envelope.certificate_filename = f'{envelope.document_ref}_certificate.pdf'
@@ -101,64 +145,99 @@ class CloudStampEnvelope(models.Model):
                 ).message(self.env.lang or 'en_US'))
 
     # ------------------------------------------------------------------
-    # Sender actions
+    # Sender actions (public: the form's buttons). Each checks that the
+    # caller may manage these envelopes, then runs the workflow as sudo.
     # ------------------------------------------------------------------
+    def _check_sender_access(self):
+        """Only the envelope's sender and CloudStamp administrators of its
+        company act on it: write access, not mere read access."""
+        self.check_access('write')
+
     def action_send(self):
+        self._check_sender_access()
+        actor = self.env.user._cloudstamp_sender_address()
         for envelope in self:
-            if envelope.state != 'draft':
-                raise UserError(_('Only a draft can be sent.'))
-            if not envelope.document_ids:
-                raise UserError(_('Add at least one PDF.'))
-            if not envelope.recipient_ids:
-                raise UserError(_('Add at least one recipient.'))
-            envelope.document_ids._sign_all(
-                envelope.user_id.email or envelope.user_id.login, 'send',
-                actor_name=envelope.user_id.name,
-                page_note=f'CloudStamp Document ID: {envelope.document_ref}')
-            first = envelope.recipient_ids.sorted(lambda r: (r.sequence, r.id))[0]
-            envelope.write({'state': 'sent', 'sent_date': fields.Datetime.now(),
-                            'current_recipient_id': first.id})
-            envelope._log_event('sent', envelope._sender_actor())
-            first._notify('cloudstamp_sign.mail_template_request')
+            envelope._check_ready_to_send()
+            envelope.sudo()._send(actor, self.env.user.name)
         return True
+
+    def _check_ready_to_send(self):
+        self.ensure_one()
+        if self.state != 'draft':
+            raise UserError(_('Only a draft can be sent.'))
+        if not self.document_ids:
+            raise UserError(_('Add at least one PDF.'))
+        if not self.recipient_ids:
+            raise UserError(_('Add at least one recipient.'))
+        for partner in self.cc_partner_ids:
+            if not single_email(partner.email or ''):
+                raise UserError(_('The CC contact %(name)s needs exactly one valid email address '
+                                  '(now: "%(email)s").', name=partner.name, email=partner.email or ''))
+        self._check_send_size()
+
+    def _send(self, actor, actor_name):
+        self.document_ids._sign_all(actor, 'send', actor_name=actor_name,
+                                    page_note=self._page_note())
+        first = self.recipient_ids[0]  # _order: sequence, then id
+        self.write({'state': 'sent', 'sent_date': fields.Datetime.now(),
+                    'current_recipient_id': first.id})
+        self._log_event('sent', actor, {'by': actor_name})
+        first._notify('cloudstamp_sign.mail_template_request')
+
+    def _page_note(self):
+        return f'CloudStamp Document ID: {self.document_ref}'
 
     def action_remind(self):
-        for envelope in self:
+        self._check_sender_access()
+        actor = self.env.user._cloudstamp_sender_address()
+        for envelope in self.sudo():
             if envelope.state != 'sent':
                 raise UserError(_('Only a document that is waiting can be reminded.'))
-            recipient = envelope.current_recipient_id
-            recipient._notify('cloudstamp_sign.mail_template_reminder')
-            envelope._log_event('reminded', envelope._sender_actor(), recipient.email)
+            envelope._remind(actor)
         return True
 
+    def _remind(self, actor):
+        recipient = self.current_recipient_id
+        if recipient.locked:
+            raise UserError(_('The link of %s is locked: check the access code with them, '
+                              'then use "Unlock" on their line.', recipient.email))
+        recipient._notify('cloudstamp_sign.mail_template_reminder')
+        self._log_event('reminded', actor, {'recipient': recipient.email})
+
     def action_cancel(self):
-        for envelope in self:
+        self._check_sender_access()
+        actor = self.env.user._cloudstamp_sender_address()
+        for envelope in self.sudo():
             if envelope.state not in ('draft', 'sent'):
                 raise UserError(_('Only a draft or a waiting document can be cancelled.'))
-            envelope._end('cancelled', None, _('Cancelled by the sender'))
+            if envelope.state == 'draft':
+                envelope.write({'state': 'cancelled', 'end_reason': _('Cancelled by the sender')})
+            else:
+                envelope._end_round('cancelled', None, {}, actor=actor)
         return True
 
     def action_revise(self):
-        """A new draft from a revision request, linked to the old one."""
+        """A new draft from a finished round, linked to the old one, with the
+        same files, recipients and access codes."""
         self.ensure_one()
+        self._check_sender_access()
         if self.state not in ('revision', 'declined', 'expired', 'cancelled'):
             raise UserError(_('Only a finished, unsigned round can be revised.'))
-        revised = self.copy({
-            'name': self.name,
-            'revised_from_id': self.id,
-            'document_ids': [(0, 0, {'name': d.name, 'original_file': d.original_file,
-                                     'sequence': d.sequence}) for d in self.document_ids],
-            'recipient_ids': [
-                (0, 0, {'name': r.name, 'email': r.email, 'company_name': r.company_name,
-                        'sequence': r.sequence, 'lang': r.lang, 'may_forward': r.may_forward})
-                for r in self.recipient_ids.filtered(lambda r: not r.forwarded_from_id)],
+        original = self.sudo()
+        revised = original.copy({
+            'name': original.name,
+            'revised_from_id': original.id,
+            'document_ids': [Command.create(d._copy_values_for_revision()) for d in original.document_ids],
+            'recipient_ids': [Command.create(r._copy_values_for_revision())
+                              for r in original.recipient_ids.filtered(lambda r: not r.forwarded_from_id)],
         })
         return {'type': 'ir.actions.act_window', 'res_model': self._name,
                 'res_id': revised.id, 'view_mode': 'form'}
 
     def action_verify_trail(self):
         self.ensure_one()
-        problem = self._verify_trail()
+        self.check_access('read')
+        problem = self.sudo()._verify_trail()
         if problem:
             message = problem
             kind = 'danger'
@@ -169,18 +248,29 @@ class CloudStampEnvelope(models.Model):
                 'params': {'message': message, 'type': kind, 'sticky': bool(problem)}}
 
     def _verify_trail(self):
-        """A sentence on the first break in the trail or stored files, or ''."""
+        """A sentence on the first break in the trail, its anchors or the
+        stored files, or ''."""
         self.ensure_one()
-        broken = self.sudo().event_ids._verify_chain()
-        if broken:
-            event, reason = broken
-            return _('Audit trail broken at event %(seq)s (%(type)s): %(reason)s',
-                     seq=event.sequence, type=event.event_type, reason=reason)
+        events = self.sudo().event_ids.sorted('sequence')
+        problem = events._verify_chain()
+        if problem:
+            return problem
+        if (events[-1:].event_hash or False) != (self.trail_head or False):
+            return _('The audit trail does not end where it ended when it was last written: '
+                     'events are missing or were added outside the workflow.')
+        problem = events._verify_anchors(self.company_id)
+        if problem:
+            return problem
+        final_event = _FINAL_EVENTS.get(self.state)
+        if final_event and events:
+            anchored = events.filtered('anchor_token')[-1:]
+            after = events.filtered(lambda e: e.sequence > anchored.sequence)
+            if anchored.event_type != final_event or set(after.mapped('event_type')) - set(_ACCESS_EVENTS):
+                return _('The audit trail of a finished document must end with its timestamped final event.')
         document = self.document_ids._verify_stored()
         if document:
             return _('The stored file of %s does not match its recorded SHA-256.', document.name)
-        last = self.sudo().event_ids.sorted('sequence')[-1:]
-        if last and last.document_hashes and last.document_hashes != self.document_ids._current_hashes():
+        if events and events[-1].document_hashes != self.document_ids._stored_hashes():
             return _('The stored documents differ from those the audit trail recorded last.')
         return ''
 
@@ -188,16 +278,19 @@ class CloudStampEnvelope(models.Model):
     # Workflow
     # ------------------------------------------------------------------
     def _sender_actor(self):
-        return self.user_id.email or self.user_id.login
+        """The address the envelope's own sender signs with."""
+        return self.user_id._cloudstamp_sender_address()
 
-    def _log_event(self, event_type, actor, details='', request_info=None):
-        return self.env['cloudstamp.event']._append(self, event_type, actor, details, request_info)
+    def _log_event(self, event_type, actor, details=None, request_info=None, anchor=False):
+        """Append an event to the audit trail; ``details`` are plain values
+        (never translated text), rendered in each reader's language."""
+        return self.env['cloudstamp.event']._append(self, event_type, actor, details or {}, request_info,
+                                                    anchor=anchor)
 
     def _advance(self):
         """After an agreement: the next recipient's turn, or completion."""
         self.ensure_one()
-        pending = self.recipient_ids.filtered(lambda r: r.state == 'waiting') \
-            .sorted(lambda r: (r.sequence, r.id))
+        pending = self.recipient_ids.filtered(lambda r: r.state == 'waiting')
         if pending:
             self.sudo().current_recipient_id = pending[0]
             pending[0]._notify('cloudstamp_sign.mail_template_request')
@@ -205,65 +298,71 @@ class CloudStampEnvelope(models.Model):
             self._complete()
 
     def _complete(self):
-        self.sudo().write({'state': 'completed', 'completed_date': fields.Datetime.now(),
-                           'current_recipient_id': False})
-        self._log_event('completed', 'cloudstamp')
-        certificate = self.env['cloudstamp.certificate.report']._render_signed(self)
-        write_field_bytes(self, 'certificate_file', certificate, self.certificate_filename)
-        self._send_completion_mails()
-        self.message_post(body=_('Every party agreed. The signed PDFs and the certificate '
-                                 'of agreement were sent to everyone.'))
+        envelope = self.sudo()
+        envelope.write({'state': 'completed', 'completed_date': fields.Datetime.now(),
+                        'current_recipient_id': False})
+        self._log_event('completed', 'cloudstamp', {}, anchor=True)
+        certificate = self.env['cloudstamp.certificate.report']._render_signed(envelope)
+        write_field_bytes(envelope, 'certificate_file', certificate, envelope.certificate_filename)
+        envelope._send_completion_mails()
+        envelope.message_post(body=_('Every party agreed. The signed PDFs and the certificate '
+                                     'of agreement were sent to everyone.'))
 
-    def _end(self, state, recipient, reason):
-        self.sudo().write({'state': state, 'end_reason': reason or '',
-                           'current_recipient_id': False})
-        event_type = {'declined': 'declined', 'revision': 'revision_requested',
-                      'cancelled': 'cancelled', 'expired': 'expired'}[state]
-        if not recipient:
-            self._log_event(event_type, self._sender_actor() if state == 'cancelled' else 'cloudstamp',
-                            reason or '')
-        template = {'declined': 'cloudstamp_sign.mail_template_declined',
-                    'revision': 'cloudstamp_sign.mail_template_revision'}.get(state)
+    def _end_round(self, state, recipient, details, request_info=None, actor=None):
+        """The round ends without agreement: declined, revision requested,
+        cancelled or expired. The last event is timestamped (anchored)."""
+        envelope = self.sudo()
+        reason = details.get('reason') or details.get('comment') or ''
+        envelope.write({'state': state, 'end_reason': reason or False, 'current_recipient_id': False})
+        self._log_event(_ROUND_END_EVENTS[state], actor or (recipient and recipient.email) or 'cloudstamp',
+                        details, request_info, anchor=True)
+        template = _ROUND_END_TEMPLATES.get(state)
         if template:
-            self._notify_sender(template, recipient)
-            earlier = self.recipient_ids.filtered(
+            envelope._post_sender_notice(template, recipient)
+            earlier = envelope.recipient_ids.filtered(
                 lambda r: r.state in ('agreed', 'forwarded') and r != recipient)
             for other in earlier:
                 self.env.ref(template).sudo().with_context(actor=recipient).send_mail(
-                    self.id, email_values={'email_to': other.email, 'recipient_ids': []},
+                    envelope.id, email_values={'email_to': other.email, 'recipient_ids': []},
                     email_layout_xmlid='mail.mail_notification_light')
-        self.message_post(body=_('%(state)s: %(reason)s',
-                                 state=dict(self._fields['state'].selection)[state],
-                                 reason=reason or ''))
+        envelope.message_post(body=_('%(state)s: %(reason)s',
+                                     state=dict(self._fields['state']._description_selection(self.env))[state],
+                                     reason=reason))
 
-    def _notify_sender(self, template_xmlid, recipient):
+    def _post_sender_notice(self, template_xmlid, recipient):
         self.ensure_one()
         template = self.env.ref(template_xmlid).sudo()
         template.with_context(actor=recipient).send_mail(
             self.id, email_layout_xmlid='mail.mail_notification_light')
-        self.message_post(body=_('%(name)s <%(email)s>: %(what)s', name=recipient.name,
-                                 email=recipient.email, what=template.name))
-        self.activity_schedule('mail.mail_activity_data_todo', user_id=self.user_id.id,
-                               summary=template.name)
+        self.sudo().message_post(body=_('%(name)s <%(email)s>: %(what)s', name=recipient.name,
+                                        email=recipient.email, what=template.name))
+        self.sudo().activity_schedule('mail.mail_activity_data_todo', user_id=self.user_id.id,
+                                      summary=template.name)
 
     def _send_completion_mails(self):
         """The signed PDFs and the certificate to every party, forwarders and
-        CC people included: one mail per language, all parties addressed, so
-        the 1 MB attachments are encoded and sent once or twice, not per person."""
+        CC people included: one mail per language, so the 1 MB attachments
+        are encoded and sent once or twice, not per person. Every party is an
+        envelope recipient of the SMTP transaction, but the To: header shows
+        none of them: nobody learns the others' addresses."""
         template = self.env.ref('cloudstamp_sign.mail_template_completed').sudo()
         attachments = self._final_attachments()
         parties = [(self.user_id.partner_id.email, self.lang)]
         parties += [(r.email, r.lang) for r in self.recipient_ids]
-        parties += [(p.email, self.lang) for p in self.cc_partner_ids if p.email]
+        parties += [(p.email, self.lang) for p in self.cc_partner_ids]
         by_lang, seen = {}, set()
         for address, lang in parties:
-            if address and address.lower() not in seen:
-                seen.add(address.lower())
+            address = single_email(address or '')
+            if address and address not in seen:
+                seen.add(address)
                 by_lang.setdefault(lang or 'en_US', []).append(address)
         for lang, addresses in by_lang.items():
             template.with_context(lang=lang).send_mail(
-                self.id, email_values={'email_to': ','.join(addresses), 'recipient_ids': [],
-                                       'attachment_ids': [(4, a.id) for a in attachments]},
+                self.id, email_values={
+                    'email_to': ','.join(addresses), 'recipient_ids': [],
+                    'attachment_ids': [Command.link(a.id) for a in attachments],
+                    'headers': repr({'X-Forge-To': 'undisclosed-recipients:;'}),
+                },
                 email_layout_xmlid='mail.mail_notification_light')
 
     def _final_attachments(self):
@@ -275,21 +374,31 @@ class CloudStampEnvelope(models.Model):
         return read_field_bytes(self, 'certificate_file')
 
     # ------------------------------------------------------------------
-    # Crons
+    # Crons: one envelope's failure must not stop the others
     # ------------------------------------------------------------------
+    def _each_isolated(self, what, action):
+        for envelope in self:
+            try:
+                with self.env.cr.savepoint():
+                    action(envelope)
+            except Exception:  # noqa: BLE001 - logged; the next envelope still runs
+                _logger.exception('CloudStamp: could not %s %s', what, envelope.document_ref)
+
     @api.model
     def _cron_expire(self):
-        overdue = self.search([('state', '=', 'sent'), ('expiry_date', '<', fields.Datetime.now())])
-        for envelope in overdue:
-            envelope._end('expired', None, _('The expiry date passed'))
+        overdue = self.sudo().search([('state', '=', 'sent'), ('expiry_date', '<', fields.Datetime.now())])
+        overdue._each_isolated('expire', lambda e: e._end_round('expired', None, {}))
 
     @api.model
     def _cron_remind(self):
         days = int(self.env['ir.config_parameter'].sudo().get_param('cloudstamp.remind_after_days', 3))
-        due = self.search([('state', '=', 'sent')])
         threshold = fields.Datetime.now() - timedelta(days=days)
-        for envelope in due:
-            last_notice = max(envelope.sudo().event_ids.filtered(
-                lambda e: e.event_type in ('notified', 'reminded')).mapped('event_time') or [envelope.sent_date])
-            if last_notice and last_notice < threshold:
-                envelope.action_remind()
+        due = self.sudo().search([('state', '=', 'sent'), ('current_recipient_id.locked', '=', False)])
+        due = due.filtered(lambda e: (e._last_notice_time() or threshold) < threshold)
+        due._each_isolated('remind', lambda e: e._remind(e._sender_actor()))
+
+    def _last_notice_time(self):
+        notices = self.env['cloudstamp.event'].sudo().search(
+            [('envelope_id', '=', self.id), ('event_type', 'in', ('notified', 'reminded'))],
+            order='sequence desc', limit=1)
+        return notices.event_time or self.sent_date

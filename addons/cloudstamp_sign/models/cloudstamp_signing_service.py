@@ -1,3 +1,4 @@
+import logging
 import threading
 
 from odoo import _, api, models
@@ -15,18 +16,25 @@ from ..engine import (
     http_timestamper,
     preflight_send,
     verify_pdf,
+    verify_timestamp_token,
 )
+from ..engine.config import MB
 
-MB = 1024 * 1024
+_logger = logging.getLogger(__name__)
 
-# Parsed keys per (database, key records, TSA settings): parsing an RSA key
-# costs more than a whole signature, so it happens once per process.
+# Parsed keys per (database, company, key records, TSA settings): parsing and
+# decrypting a key costs more than a whole signature, so it happens once per
+# process and company.
 _signer_cache = {}
 _signer_cache_lock = threading.Lock()
 
 
 class CloudStampSigningService(models.AbstractModel):
-    """The Odoo face of the signing engine: settings in, evidence out."""
+    """The Odoo face of the signing engine: settings in, evidence out.
+
+    Every method is private: signing with the company's key is something the
+    workflow does, never something a user or an RPC client asks for.
+    """
 
     _name = 'cloudstamp.signing.service'
     _description = 'CloudStamp Signing Service'
@@ -43,7 +51,7 @@ class CloudStampSigningService(models.AbstractModel):
         )
 
     @api.model
-    def preflight_files(self, files):
+    def _preflight_files(self, files):
         """Check ``[(filename, bytes)]`` before anything is stored.
 
         :raises UserError: with the refusal in the user's language.
@@ -57,8 +65,9 @@ class CloudStampSigningService(models.AbstractModel):
     # Signing and verification
     # ------------------------------------------------------------------
     @api.model
-    def sign_pdf(self, data, actor_email, action, actor_name='', page_note=''):
-        """Add one PAdES B-T signature; ``action`` is a SignatureAction value."""
+    def _sign_pdf(self, data, company, actor_email, action, actor_name='', page_note=''):
+        """Add one PAdES B-T signature with ``company``'s identity;
+        ``action`` is a SignatureAction value."""
         request = SignatureRequest(
             actor_email=actor_email,
             action=SignatureAction(action),
@@ -66,13 +75,31 @@ class CloudStampSigningService(models.AbstractModel):
             page_note=page_note or '',
         )
         try:
-            return self._document_signer().sign(data, request)
+            return self._document_signer(company).sign(data, request)
         except SigningError as exc:
-            raise UserError(_('The document could not be signed: %s', exc)) from exc
+            # The details (TSA addresses, parser messages) go to the log, not
+            # to recipients and senders.
+            _logger.warning('CloudStamp could not sign (%s for %s): %s', action, actor_email, exc)
+            raise UserError(_('The document could not be signed just now. Nothing was changed; '
+                              'please try again in a few minutes.')) from exc
 
     @api.model
-    def verify_pdf(self, data):
-        return verify_pdf(data, self.env['cloudstamp.certificate']._trust_roots())
+    def _timestamp_digest(self, digest, company):
+        """An RFC 3161 token over ``digest`` from ``company``'s TSA."""
+        try:
+            return self._document_signer(company).timestamp_digest(digest)
+        except SigningError as exc:
+            _logger.warning('CloudStamp could not timestamp the audit trail: %s', exc)
+            raise UserError(_('The audit trail could not be timestamped just now. Nothing was '
+                              'changed; please try again in a few minutes.')) from exc
+
+    @api.model
+    def _verify_pdf(self, data, company=None):
+        return verify_pdf(data, self.env['cloudstamp.certificate']._trust_roots(company))
+
+    @api.model
+    def _verify_timestamp_token(self, token, digest, company=None):
+        return verify_timestamp_token(token, digest, self.env['cloudstamp.certificate']._trust_roots(company))
 
     @api.model
     def _tsa_config(self):
@@ -87,21 +114,22 @@ class CloudStampSigningService(models.AbstractModel):
         )
 
     @api.model
-    def _document_signer(self):
+    def _document_signer(self, company):
         certificates = self.env['cloudstamp.certificate']
-        signer_record = certificates._current('signer')
-        tsa_record = certificates._current('tsa')
+        signer_record = certificates._current('signer', company)
+        tsa_record = certificates._current('tsa', company)
         tsa_config = self._tsa_config()
-        key = (self.env.cr.dbname, signer_record.id, tsa_record.id, tsa_config)
+        cache_key = (self.env.cr.dbname, company.id)
+        version = (signer_record.id, tsa_record.id, tsa_config)
         with _signer_cache_lock:
-            cached = _signer_cache.get(self.env.cr.dbname)
-            if cached and cached[0] == key:
+            cached = _signer_cache.get(cache_key)
+            if cached and cached[0] == version:
                 return cached[1]
         timestamper = (
             http_timestamper(tsa_config) if tsa_config
-            else EmbeddedTimeStamper(certificates._identity('tsa'))
+            else EmbeddedTimeStamper(certificates._identity('tsa', company))
         )
-        signer = DocumentSigner(certificates._identity('signer'), timestamper)
+        signer = DocumentSigner(certificates._identity('signer', company), timestamper)
         with _signer_cache_lock:
-            _signer_cache[self.env.cr.dbname] = (key, signer)
+            _signer_cache[cache_key] = (version, signer)
         return signer

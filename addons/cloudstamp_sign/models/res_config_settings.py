@@ -2,6 +2,8 @@ import base64
 
 from odoo import fields, models
 
+from ..tools import master_key
+
 
 class ResConfigSettings(models.TransientModel):
     _inherit = 'res.config.settings'
@@ -38,15 +40,19 @@ class ResConfigSettings(models.TransientModel):
         'Valid Until', compute='_compute_cloudstamp_certificates')
     cloudstamp_root_fingerprint = fields.Char(
         'Root CA SHA-256', compute='_compute_cloudstamp_certificates')
+    cloudstamp_master_key_configured = fields.Boolean(
+        'CloudStamp Master Key Configured', compute='_compute_cloudstamp_master_key_configured')
 
     def _compute_cloudstamp_certificates(self):
         certificates = self.env['cloudstamp.certificate']
-        signer = certificates._current('signer')
-        root = certificates._current('root')
         for settings in self:
+            signer = certificates._current('signer', settings.company_id)
             settings.cloudstamp_signer_subject = signer.subject
             settings.cloudstamp_signer_not_after = signer.not_after
-            settings.cloudstamp_root_fingerprint = root.sha256_fingerprint
+            settings.cloudstamp_root_fingerprint = certificates._current('root', settings.company_id).sha256_fingerprint
+
+    def _compute_cloudstamp_master_key_configured(self):
+        self.cloudstamp_master_key_configured = bool(master_key.configured_master_key())
 
     def set_values(self):
         super().set_values()
@@ -56,10 +62,15 @@ class ResConfigSettings(models.TransientModel):
                 certificates._install_pkcs12(
                     base64.b64decode(settings.cloudstamp_pkcs12_file),
                     settings.cloudstamp_pkcs12_password,
+                    settings.company_id,
                 )
             if settings.cloudstamp_trusted_roots_file:
                 certificates._add_trusted_roots(
-                    base64.b64decode(settings.cloudstamp_trusted_roots_file))
+                    base64.b64decode(settings.cloudstamp_trusted_roots_file), settings.company_id)
+        # The uploaded key and its password must not stay in this (transient,
+        # but stored) table until the next vacuum.
+        self.sudo().write({'cloudstamp_pkcs12_file': False, 'cloudstamp_pkcs12_password': False,
+                           'cloudstamp_trusted_roots_file': False})
 
     def action_cloudstamp_download_root_ca(self):
         return {

@@ -1,1 +1,10 @@
-from . import test_service_pki, test_http, test_envelope_evidence
+from . import (
+    test_access_code,
+    test_addresses,
+    test_envelope_evidence,
+    test_evidence_guard,
+    test_http,
+    test_multi_company,
+    test_service_pki,
+    test_trail_anchor,
+)

@@ -1,6 +1,33 @@
-from odoo.tests import TransactionCase
+import base64
+
+from odoo.tests import TransactionCase, new_test_user
 
 from ..engine.tests.pdf_samples import contract_pdf
+
+RECIPIENT = {'name': '佐藤 一郎', 'email': 'sato@partner.example'}
+
+
+def make_envelope(env, recipients=(RECIPIENT,), **values):
+    return env['cloudstamp.envelope'].create({
+        'name': values.pop('name', '秘密保持契約書'),
+        'document_ids': [(0, 0, {'name': 'nda.pdf',
+                                 'original_file': base64.b64encode(contract_pdf())})],
+        'recipient_ids': [(0, 0, dict(r)) for r in recipients],
+        **values,
+    })
+
+
+def ready_to_agree(envelope):
+    """Send, then do what the recipient pages do up to the agreement."""
+    envelope.action_send()
+    recipient = envelope.current_recipient_id
+    recipient._accept_terms('0' * 64)
+    return recipient
+
+
+def new_sender(env, login, groups='cloudstamp_sign.group_cloudstamp_user', **values):
+    """A CloudStamp user whose login is their (administrator-vouched) address."""
+    return new_test_user(env, login, groups=groups, email=login, **values)
 
 
 class CloudStampCase(TransactionCase):
@@ -18,5 +45,13 @@ class CloudStampCase(TransactionCase):
         data = data or self.pdf
         for email, action in (('sales@cloudstamp.example', 'send'),
                               ('buyer@partner.example', 'agree')):
-            data = self.service.sign_pdf(data, email, action, actor_name='担当者')
+            data = self.service._sign_pdf(data, self.env.company, email, action, actor_name='担当者')
         return data
+
+    def signatures(self, envelope_or_document):
+        """(action, actor) of every signature of the (first) stored PDF."""
+        document = envelope_or_document
+        if document._name == 'cloudstamp.envelope':
+            document = document.document_ids[:1]
+        report = self.service._verify_pdf(document.sudo()._current_pdf(), document.company_id)
+        return [(s.action, s.actor) for s in report.signatures]

@@ -1,36 +1,18 @@
 import base64
 import threading
 from contextlib import closing
+from unittest.mock import patch
 
 import psycopg2
 
 from odoo import SUPERUSER_ID, api
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.sql_db import db_connect
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..engine.tests.pdf_samples import contract_pdf
-from .common import CloudStampCase
-
-RECIPIENT = {'name': '佐藤 一郎', 'email': 'sato@partner.example'}
-
-
-def make_envelope(env, recipients=(RECIPIENT,)):
-    return env['cloudstamp.envelope'].create({
-        'name': '秘密保持契約書',
-        'document_ids': [(0, 0, {'name': 'nda.pdf',
-                                 'original_file': base64.b64encode(contract_pdf())})],
-        'recipient_ids': [(0, 0, dict(r)) for r in recipients],
-    })
-
-
-def ready_to_agree(envelope):
-    envelope.action_send()
-    recipient = envelope.current_recipient_id
-    recipient._mark_opened()
-    recipient._accept_terms()
-    return recipient
+from .common import RECIPIENT, CloudStampCase, make_envelope, ready_to_agree
 
 
 @tagged('post_install', '-at_install')
@@ -42,9 +24,9 @@ class TestEnvelopeEvidence(CloudStampCase):
         event = envelope.event_ids[0]
         admin_env = self.env(user=self.env.ref('base.user_admin'))
         for target in (event, event.with_env(admin_env), event.sudo()):
-            with self.assertRaises(UserError):
+            with self.assertRaises(AccessError):
                 target.write({'actor': 'someone@else.example'})
-            with self.assertRaises(UserError):
+            with self.assertRaises(AccessError):
                 target.unlink()
         with mute_logger('odoo.sql_db'), self.assertRaises(psycopg2.Error), self.env.cr.savepoint():
             self.env.cr.execute("UPDATE cloudstamp_event SET actor = 'x' WHERE id = %s", [event.id])
@@ -54,7 +36,7 @@ class TestEnvelopeEvidence(CloudStampCase):
     def test_trail_verification_finds_a_changed_event_and_a_swapped_pdf(self):
         recipient = ready_to_agree(make_envelope(self.env))
         envelope = recipient.envelope_id
-        recipient.action_agree()
+        recipient._action_agree()
         self.assertEqual(envelope.state, 'completed')
         self.assertEqual(envelope._verify_trail(), '')
         events = envelope.event_ids.sorted('sequence')
@@ -88,7 +70,7 @@ class TestEnvelopeEvidence(CloudStampCase):
         envelope = recipient.envelope_id
         before = {
             'state': envelope.state,
-            'hashes': envelope.document_ids._current_hashes(),
+            'hashes': envelope.document_ids._stored_hashes(),
             'files': envelope.document_ids.mapped('signed_file'),
             'events': len(envelope.event_ids),
             'recipient': recipient.state,
@@ -97,29 +79,29 @@ class TestEnvelopeEvidence(CloudStampCase):
         # The TSA goes away mid-flow: no signature may be added without its timestamp.
         self.env['ir.config_parameter'].sudo().set_param('cloudstamp.tsa_url', 'http://127.0.0.1:9/tsa')
         with self.assertRaises(UserError), self.env.cr.savepoint():
-            recipient.action_agree()
+            recipient._action_agree()
         self.env['ir.config_parameter'].sudo().set_param('cloudstamp.tsa_url', '')
         envelope.invalidate_recordset()
         recipient.invalidate_recordset()
         self.assertEqual(envelope.state, before['state'])
-        self.assertEqual(envelope.document_ids._current_hashes(), before['hashes'])
+        self.assertEqual(envelope.document_ids._stored_hashes(), before['hashes'])
         self.assertEqual(envelope.document_ids.mapped('signed_file'), before['files'])
         self.assertEqual(len(envelope.event_ids), before['events'])
         self.assertEqual(recipient.state, before['recipient'])
         self.assertEqual(envelope.current_recipient_id, before['turn'])
         # and the same turn still works afterwards
-        recipient.action_agree()
+        recipient._action_agree()
         self.assertEqual(recipient.state, 'agreed')
 
     def test_the_same_turn_cannot_be_completed_twice(self):
         recipient = ready_to_agree(make_envelope(self.env))
-        recipient.action_agree()
-        for action in (recipient.action_agree,
-                       lambda: recipient.action_decline('late'),
-                       lambda: recipient.action_forward('X', 'x@example.jp')):
+        recipient._action_agree()
+        for action in (recipient._action_agree,
+                       lambda: recipient._action_decline('late'),
+                       lambda: recipient._action_forward('X', 'x@example.jp')):
             with self.assertRaises(UserError):
                 action()
-        report = self.service.verify_pdf(base64.b64decode(recipient.envelope_id.document_ids.signed_file))
+        report = self.service._verify_pdf(base64.b64decode(recipient.envelope_id.document_ids.signed_file))
         self.assertEqual([s.action for s in report.signatures], ['send', 'agree'])
 
 
@@ -143,7 +125,7 @@ class TestConcurrentAgreement(CloudStampCase):
                 recipient = env['cloudstamp.recipient'].browse(recipient_id)
                 barrier.wait()
                 try:
-                    recipient.action_agree()
+                    recipient._action_agree()
                     cr.commit()
                     outcomes.append('agreed')
                 except (UserError, psycopg2.Error) as exc:
@@ -162,7 +144,7 @@ class TestConcurrentAgreement(CloudStampCase):
             env = api.Environment(cr, SUPERUSER_ID, {})
             envelope = env['cloudstamp.recipient'].browse(recipient_id).envelope_id
             data = base64.b64decode(envelope.document_ids.signed_file)
-            report = env['cloudstamp.signing.service'].verify_pdf(data)
+            report = env['cloudstamp.signing.service']._verify_pdf(data)
             self.assertEqual([s.action for s in report.signatures], ['send', 'agree'])
             self.assertEqual(envelope.state, 'completed')
             self.assertEqual(len(envelope.event_ids.filtered(lambda e: e.event_type == 'agreed')), 1)
@@ -185,6 +167,33 @@ class TestCrons(CloudStampCase):
         self.env['cloudstamp.envelope']._cron_remind()
         self.assertNotEqual(recipient.sudo().token_hash, old_hash)
         self.assertIn('reminded', envelope.event_ids.mapped('event_type'))
+
+    def test_one_failing_envelope_does_not_stop_a_cron(self):
+        broken, fine = make_envelope(self.env), make_envelope(self.env)
+        (broken | fine).action_send()
+        (broken | fine).sudo().write({'expiry_date': '2000-01-01 00:00:00'})
+        Envelope = type(self.env['cloudstamp.envelope'])
+        original = Envelope._end_round
+
+        def end_round(envelope, *args, **kwargs):
+            if envelope == broken:
+                raise RuntimeError('mail server exploded')
+            return original(envelope, *args, **kwargs)
+
+        with patch.object(Envelope, '_end_round', end_round), mute_logger(
+                'odoo.addons.cloudstamp_sign.models.cloudstamp_envelope'):
+            self.env['cloudstamp.envelope']._cron_expire()
+        self.assertEqual((broken.state, fine.state), ('sent', 'expired'))
+        self.assertEqual(broken._verify_trail(), '')
+
+    def test_reminders_skip_locked_links(self):
+        locked, waiting = make_envelope(self.env), make_envelope(self.env)
+        (locked | waiting).action_send()
+        locked.current_recipient_id.sudo().locked = True
+        self.env['res.config.settings'].create({'cloudstamp_remind_after_days': -1}).execute()
+        self.env['cloudstamp.envelope']._cron_remind()
+        self.assertNotIn('reminded', locked.event_ids.mapped('event_type'))
+        self.assertIn('reminded', waiting.event_ids.mapped('event_type'))
 
     def test_expiry_cron_only_touches_overdue_waiting_envelopes(self):
         overdue, current = make_envelope(self.env), make_envelope(self.env)

@@ -23,7 +23,7 @@ class TestCloudStampHttp(HttpCase):
         self.authenticate('admin', 'admin')
         payload = {'jsonrpc': '2.0', 'method': 'call', 'id': 1, 'params': {
             'model': 'cloudstamp.certificate', 'method': 'search_read',
-            'args': [[]], 'kwargs': {'fields': ['private_key_pem']}}}
+            'args': [[]], 'kwargs': {'fields': ['private_key_ciphertext']}}}
         response = self.url_open(
             '/web/dataset/call_kw', data=json.dumps(payload),
             headers={'Content-Type': 'application/json'})
@@ -36,6 +36,6 @@ class TestCloudStampHttp(HttpCase):
         with self.assertRaises(xmlrpc.client.Fault) as fault:
             models.execute_kw(self.env.cr.dbname, self.env.ref('base.user_admin').id, 'admin',
                               'cloudstamp.certificate', 'search_read', [[]],
-                              {'fields': ['private_key_pem']})
+                              {'fields': ['private_key_ciphertext']})
         self.assertIn('not allowed to access', fault.exception.faultString)
         self.assertNotIn('PRIVATE KEY', fault.exception.faultString)

@@ -1,4 +1,6 @@
 import base64
+import os
+from unittest.mock import patch
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -9,6 +11,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from ..engine import Rfc3161HttpServer, Verdict, generate_service_pki
+from ..tools import master_key
 from ..engine.tests.checkers import assert_pdfsig_accepts
 from ..engine.tests.pdf_samples import contract_pdf
 from .common import CloudStampCase
@@ -33,7 +36,7 @@ class TestServicePki(CloudStampCase):
             self.assertEqual(leaf.issuer, root.subject)
             leaf.verify_directly_issued_by(root)
         # running the hook again keeps the keys
-        self.certificates._ensure_service_pki()
+        self.certificates._ensure_service_pki(self.env.company)
         self.assertEqual(self.certificates._current('signer'), by_role['signer'])
 
     def test_private_keys_are_readable_by_no_user(self):
@@ -42,13 +45,24 @@ class TestServicePki(CloudStampCase):
         for user in (sender, admin):
             Certificates = self.env['cloudstamp.certificate'].with_user(user)
             with self.assertRaises(AccessError):
-                Certificates.search_read([], ['private_key_pem'])
+                Certificates.search_read([], ['private_key_ciphertext'])
             with self.assertRaises(AccessError):
-                self.certificates._current('signer').with_user(user).read(['private_key_pem'])
+                self.certificates._current('signer').with_user(user).read(['private_key_ciphertext'])
+
+    def test_private_keys_are_encrypted_with_a_key_outside_the_database(self):
+        signer = self.certificates._current('signer')
+        ciphertext = signer.sudo().private_key_ciphertext
+        self.assertNotIn('PRIVATE KEY', ciphertext)
+        self.assertIn(b'PRIVATE KEY', signer._private_key_pem())
+        # the configured master key decrypts it; any other key is told apart clearly
+        self.assertTrue(master_key.configured_master_key(), 'make setup configures a master key')
+        with patch.dict(os.environ, {master_key.ENV_VAR: 'another-master-key'}), \
+                self.assertRaisesRegex(UserError, 'master key'):
+            signer._private_key_pem()
 
     def test_signatures_are_valid_and_trusted_by_the_database_root(self):
         data = self.sign_round()
-        report = self.service.verify_pdf(data)
+        report = self.service._verify_pdf(data)
         self.assertEqual(report.verdict, Verdict.VALID, report.problems)
         self.assertEqual([s.action for s in report.signatures], ['send', 'agree'])
         self.assertEqual(report.signatures[1].actor, 'buyer@partner.example')
@@ -69,11 +83,29 @@ class TestServicePki(CloudStampCase):
         })
         settings.execute()
         self.assertIn('外部認証局', self.certificates._current('signer').subject)
+        # the uploaded key and its password do not stay in the settings table
+        stored = self.env['res.config.settings'].sudo().search([])
+        self.assertFalse(any(stored.mapped('cloudstamp_pkcs12_file')))
+        self.assertFalse(any(stored.mapped('cloudstamp_pkcs12_password')))
         data = self.sign_round()
-        report = self.service.verify_pdf(data)
+        report = self.service._verify_pdf(data)
         self.assertEqual(report.verdict, Verdict.VALID, report.problems)
         self.assertIn('外部認証局', report.signatures[0].signer_subject)
         assert_pdfsig_accepts(data, other.root_cert_pem)
+
+    def test_only_self_signed_certificates_become_trusted_roots(self):
+        other = generate_service_pki('別会社')
+        trusted = self.certificates.sudo().search([('role', '=', 'trusted')])
+        with self.assertRaisesRegex(UserError, 'root'):
+            self.env['res.config.settings'].create({
+                'cloudstamp_trusted_roots_file': base64.b64encode(other.signer_cert_pem)}).execute()
+        self.env['res.config.settings'].create({
+            'cloudstamp_trusted_roots_file': base64.b64encode(other.signer_cert_pem + other.root_cert_pem),
+        }).execute()
+        added = self.certificates.sudo().search([('role', '=', 'trusted')]) - trusted
+        self.assertEqual(len(added), 1)
+        self.assertEqual(x509.load_pem_x509_certificate(added.certificate_pem.encode()),
+                         x509.load_pem_x509_certificate(other.root_cert_pem))
 
     def test_wrong_pkcs12_password_is_a_clear_error(self):
         other = generate_service_pki('X')
@@ -101,20 +133,20 @@ class TestServicePki(CloudStampCase):
             }).execute()
             data = self.sign_round()
             self.assertEqual(server.request_count, 2)
-        self.assertEqual(self.service.verify_pdf(data).verdict, Verdict.VALID)
+        self.assertEqual(self.service._verify_pdf(data).verdict, Verdict.VALID)
         # the TSA is gone: signing fails cleanly instead of signing without a timestamp
         with self.assertRaises(UserError):
-            self.service.sign_pdf(self.pdf, 'a@example.jp', 'send')
+            self.service._sign_pdf(self.pdf, self.env.company, 'a@example.jp', 'send')
 
     def test_preflight_limits_come_from_settings_and_speak_japanese(self):
         self.env['res.lang']._activate_lang('ja_JP')
         self.env['res.config.settings'].create({'cloudstamp_max_file_mb': 0.5}).execute()
         big = contract_pdf(padding_bytes=600 * 1024)
         with self.assertRaisesRegex(UserError, '0.5 MB'):
-            self.service.preflight_files([('big.pdf', big)])
+            self.service._preflight_files([('big.pdf', big)])
         with self.assertRaisesRegex(UserError, '1ファイルあたりの上限'):
-            self.service.with_context(lang='ja_JP').preflight_files([('big.pdf', big)])
-        accepted = self.service.preflight_files([('ok.pdf', self.pdf)])
+            self.service.with_context(lang='ja_JP')._preflight_files([('big.pdf', big)])
+        accepted = self.service._preflight_files([('ok.pdf', self.pdf)])
         self.assertEqual(accepted[0].page_count, 1)
 
     def test_verify_wizard_reports_each_signature(self):

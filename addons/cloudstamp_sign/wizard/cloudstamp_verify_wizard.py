@@ -3,6 +3,11 @@ import base64
 from markupsafe import Markup, escape
 
 from odoo import _, fields, models
+from odoo.exceptions import UserError
+
+# The verifier analyses every revision of a file: a cap keeps one upload
+# from occupying a server process for long.
+VERIFY_MAX_MB = 32
 
 
 class CloudStampVerifyWizard(models.TransientModel):
@@ -22,8 +27,10 @@ class CloudStampVerifyWizard(models.TransientModel):
 
     def action_verify(self):
         self.ensure_one()
-        report = self.env['cloudstamp.signing.service'].verify_pdf(
-            base64.b64decode(self.pdf_file))
+        data = base64.b64decode(self.pdf_file or b'')
+        if len(data) > VERIFY_MAX_MB * 1024 * 1024:
+            raise UserError(_('This file is larger than %s MB, the limit for verification.', VERIFY_MAX_MB))
+        report = self.env['cloudstamp.signing.service']._verify_pdf(data)
         self.write({
             'verdict': report.verdict.value,
             'report_html': self._render_report(report),
@@ -53,7 +60,7 @@ class CloudStampVerifyWizard(models.TransientModel):
             rows.append(Markup('<tr>%s</tr>') % Markup('').join(
                 Markup('<td>%s</td>') % cell for cell in cells))
         problems = Markup('').join(
-            Markup('<li>%s</li>') % problem for problem in report.problems)
+            Markup('<li>%s</li>') % problem for problem in (*report.problems, *report.warnings))
         return Markup(
             '<table class="table table-sm"><thead><tr>%s</tr></thead>'
             '<tbody>%s</tbody></table><ul>%s</ul>'

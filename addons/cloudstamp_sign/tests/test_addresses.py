@@ -1,0 +1,74 @@
+"""One address per person, normalised, wherever it is entered; forwarding
+is bounded (security review finding 8, issue 7 §2)."""
+
+from odoo.exceptions import UserError, ValidationError
+from odoo.tests import tagged
+
+from .common import CloudStampCase, make_envelope, ready_to_agree
+
+BAD_ADDRESSES = (
+    'a@b.example\r\nBcc: evil@example.test',
+    'a@x.example, b@y.example',
+    'a@x.example\nb@y.example',
+    'a@x.example;b@y.example',
+    '@',
+    'not an address',
+    'a b@c.example',
+    'Yamada <a@x.example> <b@y.example>',
+)
+
+
+@tagged('post_install', '-at_install')
+class TestAddresses(CloudStampCase):
+
+    def test_recipients_take_exactly_one_normalised_address(self):
+        envelope = make_envelope(self.env, recipients=(
+            {'name': '山田', 'email': '  Yamada Taro <Yamada@Client.Example> '},))
+        self.assertEqual(envelope.recipient_ids.email, 'yamada@client.example')
+        for bad in BAD_ADDRESSES:
+            with self.subTest(bad=bad), self.assertRaises(ValidationError), self.env.cr.savepoint():
+                make_envelope(self.env, recipients=({'name': 'X', 'email': bad},))
+            with self.subTest(bad=bad), self.assertRaises(ValidationError), self.env.cr.savepoint():
+                envelope.recipient_ids.write({'email': bad})
+        self.assertEqual(envelope.recipient_ids.email, 'yamada@client.example')
+
+    def test_a_forward_goes_to_one_valid_address_and_changes_nothing_otherwise(self):
+        recipient = ready_to_agree(make_envelope(self.env))
+        envelope = recipient.envelope_id
+        mails_before = self.env['mail.mail'].sudo().search_count([])
+        events_before = len(envelope.event_ids)
+        for bad in (*BAD_ADDRESSES, recipient.email):
+            with self.subTest(bad=bad), self.assertRaises(UserError), self.env.cr.savepoint():
+                recipient._action_forward('Eve', bad, 'hi')
+        with self.assertRaises(UserError), self.env.cr.savepoint():
+            recipient._action_forward('  ', 'dan@partner.example')
+        self.assertEqual(envelope.recipient_ids, recipient)
+        self.assertEqual(envelope.current_recipient_id, recipient)
+        self.assertEqual(len(envelope.event_ids), events_before)
+        self.assertEqual(self.env['mail.mail'].sudo().search_count([]), mails_before)
+        self.assertEqual(self.signatures(envelope), [('send', 'odoobot@example.com')])
+        successor = recipient._action_forward('Dan', 'Dan Director <DAN@Partner.example>', 'please')
+        self.assertEqual(successor.email, 'dan@partner.example')
+
+    def test_forwarding_stops_after_three_hops(self):
+        recipient = ready_to_agree(make_envelope(self.env))
+        for hop in range(1, 4):
+            recipient = recipient._action_forward(f'Hop {hop}', f'hop{hop}@partner.example')
+            self.assertEqual(recipient.forward_depth, hop)
+            recipient._accept_terms('0' * 64)
+        with self.assertRaisesRegex(UserError, '3'):
+            recipient._action_forward('Hop 4', 'hop4@partner.example')
+        self.assertEqual(len(recipient.envelope_id.recipient_ids), 4)
+        # the last one can still agree, and the envelope completes
+        recipient._action_agree()
+        self.assertEqual(recipient.envelope_id.state, 'completed')
+
+    def test_cc_contacts_need_one_valid_address_to_send(self):
+        partner = self.env['res.partner'].create({'name': 'Legal', 'email': 'a@x.example, b@y.example'})
+        envelope = make_envelope(self.env, cc_partner_ids=[(4, partner.id)])
+        with self.assertRaisesRegex(UserError, 'Legal'):
+            envelope.action_send()
+        self.assertEqual(envelope.state, 'draft')
+        partner.email = 'legal@cloudstamp.example'
+        envelope.action_send()
+        self.assertEqual(envelope.state, 'sent')
