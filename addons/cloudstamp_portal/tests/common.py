@@ -120,6 +120,16 @@ class CloudStampFlowCase(HttpCase):
         payload = dict(form_fields(self.page(page_token or token).text), **(data or {}))
         return self.url_open(f'/cloudstamp/r/{token}/{action}', data=payload, allow_redirects=True)
 
+    def sent_to(self, recipient, open_documents=False, **values):
+        """An envelope sent to ``recipient`` alone: (envelope, the mailed
+        link), the link opened up to the documents when asked."""
+        envelope = self.make_envelope([recipient], **values)
+        envelope.action_send()
+        token = self.new_link(recipient['email'])
+        if open_documents:
+            self.open_documents(token, code=recipient.get('access_code'))
+        return envelope, token
+
     def open_documents(self, token, code=None):
         """Code (if any), then the terms: the documents page."""
         if code is not None:

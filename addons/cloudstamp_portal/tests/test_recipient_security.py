@@ -30,10 +30,7 @@ class TestRecipientSecurity(CloudStampFlowCase):
         return envelope.sudo().event_ids.filtered(lambda e: e.event_type == event_type)
 
     def complete(self, recipient_values):
-        envelope = self.make_envelope([recipient_values])
-        envelope.action_send()
-        token = self.new_link(recipient_values['email'])
-        self.open_documents(token, code=recipient_values.get('access_code'))
+        envelope, token = self.sent_to(recipient_values, open_documents=True)
         self.post(token, 'agree')
         self.assertEqual(envelope.state, 'completed')
         self.deliver()
@@ -116,9 +113,7 @@ class TestRecipientSecurity(CloudStampFlowCase):
 
     # -- finding 13: evidence quality ------------------------------------------
     def test_opening_is_recorded_on_the_first_deliberate_step_not_on_a_get(self):
-        envelope = self.make_envelope([PLAIN])
-        envelope.action_send()
-        token = self.new_link(PLAIN['email'])
+        envelope, token = self.sent_to(PLAIN)
         for _fetch in range(3):  # a mail scanner, say
             self.page(token)
         recipient = envelope.recipient_ids
@@ -129,9 +124,7 @@ class TestRecipientSecurity(CloudStampFlowCase):
         self.assertEqual(self.events(envelope, 'opened').actor, PLAIN['email'])
 
     def test_wrong_code_attempts_are_not_the_recipients_evidence(self):
-        envelope = self.make_envelope([CODED])
-        envelope.action_send()
-        token = self.new_link(CODED['email'])
+        envelope, token = self.sent_to(CODED)
         envelope.recipient_ids._check_access_code('guess-123', {'ip': '203.0.113.5', 'user_agent': 'bot'})
         failed = self.events(envelope, 'code_failed')
         self.assertEqual((failed.actor, failed.ip_address), ('unknown', '203.0.113.5'))
@@ -145,9 +138,7 @@ class TestRecipientSecurity(CloudStampFlowCase):
     def test_the_terms_shown_are_the_terms_recorded(self):
         self.env['res.config.settings'].create({
             'cloudstamp_terms_ja': '第1条 版A', 'cloudstamp_terms_en': 'Article 1 version A'}).execute()
-        envelope = self.make_envelope([PLAIN])
-        envelope.action_send()
-        token = self.new_link(PLAIN['email'])
+        envelope, token = self.sent_to(PLAIN)
         page = self.page(token).text
         self.assertIn('Article 1 version A', page)
         # the terms change while the page is open: the old form is refused
@@ -162,11 +153,24 @@ class TestRecipientSecurity(CloudStampFlowCase):
         self.assertEqual(accepted.details, {
             'terms_sha256': hashlib.sha256('Article 1 version B'.encode()).hexdigest(), 'lang': 'en_US'})
 
+    def test_the_sender_reads_notes_in_their_own_language(self):
+        """An English recipient's revision request, for a Japanese sender:
+        the chatter note and the activity are in Japanese, the workflow
+        speaks as OdooBot, and nobody reads "Public user"."""
+        self.sender.lang = 'ja_JP'
+        envelope, token = self.sent_to(PLAIN, open_documents=True)
+        self.post(token, 'revision', {'comment': 'Please fix article 3'})
+        self.assertEqual(envelope.state, 'revision')
+        bodies = envelope.message_ids.mapped('body')
+        self.assertTrue(any('修正依頼: Please fix article 3' in (body or '') for body in bodies), bodies)
+        self.assertEqual(envelope.activity_ids.summary, 'クラウドスタンプ: 修正依頼')
+        authors = envelope.message_ids.author_id
+        self.assertIn(self.env.ref('base.partner_root'), authors)
+        self.assertNotIn(self.env.ref('base.public_partner'), authors)
+
     # -- finding 16: pages ------------------------------------------------------
     def test_pages_say_nothing_before_the_code_and_are_hardened(self):
-        envelope = self.make_envelope([CODED], name='極秘 合併契約書')
-        envelope.action_send()
-        token = self.new_link(CODED['email'])
+        envelope, token = self.sent_to(CODED, name='極秘 合併契約書')
         response = self.page(token)
         for secret in ('極秘 合併契約書', envelope.document_ref, CODED['name'], self.sender.name):
             self.assertNotIn(secret, response.text)
@@ -179,10 +183,7 @@ class TestRecipientSecurity(CloudStampFlowCase):
         self.assertIn('極秘 合併契約書', self.page(token).text)
 
     def test_a_signing_failure_shows_a_generic_message(self):
-        envelope = self.make_envelope([PLAIN])
-        envelope.action_send()
-        token = self.new_link(PLAIN['email'])
-        self.open_documents(token)
+        envelope, token = self.sent_to(PLAIN, open_documents=True)
         self.env['ir.config_parameter'].sudo().set_param('cloudstamp.tsa_url', 'http://127.0.0.1:9/tsa')
         with self.assertLogs('odoo.addons.cloudstamp_sign.models.cloudstamp_signing_service', 'WARNING'):
             response = self.post(token, 'agree')
@@ -205,9 +206,8 @@ class TestRecipientSecurity(CloudStampFlowCase):
 
     # -- finding 7: rate limits and addresses ---------------------------------
     def test_guessing_is_slowed_down_but_valid_links_still_open(self):
-        envelope = self.make_envelope([PLAIN])
-        envelope.action_send()
-        token = self.new_link(PLAIN['email'])
+        self.env['cloudstamp.access.failure'].sudo().search([]).unlink()  # a clean slate for 127.0.0.1
+        envelope, token = self.sent_to(PLAIN)
         for attempt in range(20):
             self.page(f'guess-{attempt:02d}-' + 'x' * 30, expect=404)
         self.page('guess-99-' + 'x' * 30, expect=429)
@@ -215,9 +215,7 @@ class TestRecipientSecurity(CloudStampFlowCase):
         self.open_documents(token)
 
     def test_a_forwarded_for_header_is_ignored_without_proxy_mode(self):
-        envelope = self.make_envelope([PLAIN])
-        envelope.action_send()
-        token = self.new_link(PLAIN['email'])
+        envelope, token = self.sent_to(PLAIN)
         html = self.page(token).text
         payload = dict(form_fields(html), accept='1')
         self.url_open(f'/cloudstamp/r/{token}/terms', data=payload, headers={
@@ -225,10 +223,7 @@ class TestRecipientSecurity(CloudStampFlowCase):
         self.assertEqual(self.events(envelope, 'terms_accepted').ip_address, '127.0.0.1')
 
     def test_header_injection_in_a_forward_changes_nothing(self):
-        envelope = self.make_envelope([PLAIN])
-        envelope.action_send()
-        token = self.new_link(PLAIN['email'])
-        self.open_documents(token)
+        envelope, token = self.sent_to(PLAIN, open_documents=True)
         response = self.post(token, 'forward', {'name': 'Eve', 'email': 'a@b.example\r\nBcc: evil@example.test'})
         self.assertIn('o_cloudstamp_error', response.text)
         self.assertEqual(envelope.recipient_ids.mapped('email'), [PLAIN['email']])
@@ -243,12 +238,13 @@ class TestRecipientSecurity(CloudStampFlowCase):
             token = self.new_link(address)
             self.open_documents(token)
             self.post(token, 'agree')
-        rcpts, mail = next((r, m) for r, m in self.deliver() if len(list(m.iter_attachments())) == 2)
-        self.assertEqual(sorted(rcpts), sorted(['sales@cloudstamp.example', PLAIN['email'],
-                                                'carol@other.example', 'legal@cloudstamp.example']))
-        raw = str(mail)
-        for address in rcpts:
-            self.assertNotIn(address, mail.get('To', ''))
-            self.assertNotIn(address, mail.get('Cc', ''))
-        self.assertNotIn('Bcc', raw.split('\n\n', 1)[0])
+        # one mail per language (English recipients, Japanese sender and CC)
+        completion = [(r, m) for r, m in self.deliver() if len(list(m.iter_attachments())) == 2]
+        parties = ['sales@cloudstamp.example', PLAIN['email'], 'carol@other.example', 'legal@cloudstamp.example']
+        self.assertEqual(sorted(a for rcpts, _m in completion for a in rcpts), sorted(parties))
+        for _rcpts, mail in completion:
+            for address in parties:
+                self.assertNotIn(address, mail.get('To', ''))
+                self.assertNotIn(address, mail.get('Cc', ''))
+            self.assertIsNone(mail.get('Bcc'))
 

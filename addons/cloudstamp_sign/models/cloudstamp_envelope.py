@@ -305,8 +305,14 @@ class CloudStampEnvelope(models.Model):
         certificate = self.env['cloudstamp.certificate.report']._render_signed(envelope)
         write_field_bytes(envelope, 'certificate_file', certificate, envelope.certificate_filename)
         envelope._send_completion_mails()
-        envelope.message_post(body=_('Every party agreed. The signed PDFs and the certificate '
-                                     'of agreement were sent to everyone.'))
+        sender_side = self._sender_side()
+        sender_side.message_post(body=sender_side.env._(
+            'Every party agreed. The signed PDFs and the certificate of agreement were sent to everyone.'))
+
+    def _sender_side(self):
+        """This envelope as seen by its sender: chatter notes and activities
+        are written in the sender's language, whoever's action caused them."""
+        return self.sudo().with_context(lang=self.user_id.lang or self.env.lang)
 
     def _end_round(self, state, recipient, details, request_info=None, actor=None):
         """The round ends without agreement: declined, revision requested,
@@ -325,18 +331,19 @@ class CloudStampEnvelope(models.Model):
                 self.env.ref(template).sudo().with_context(actor=recipient).send_mail(
                     envelope.id, email_values={'email_to': other.email, 'recipient_ids': []},
                     email_layout_xmlid='mail.mail_notification_light')
-        envelope.message_post(body=_('%(state)s: %(reason)s',
-                                     state=dict(self._fields['state']._description_selection(self.env))[state],
-                                     reason=reason))
+        sender_side = self._sender_side()
+        states = dict(self._fields['state']._description_selection(sender_side.env))
+        sender_side.message_post(body=sender_side.env._('%(state)s: %(reason)s', state=states[state], reason=reason))
 
     def _post_sender_notice(self, template_xmlid, recipient):
         self.ensure_one()
-        template = self.env.ref(template_xmlid).sudo()
+        sender_side = self._sender_side()
+        template = self.env.ref(template_xmlid).sudo().with_context(lang=sender_side.env.lang)
         template.with_context(actor=recipient).send_mail(
             self.id, email_layout_xmlid='mail.mail_notification_light')
-        self.sudo().message_post(body=_('%(name)s <%(email)s>: %(what)s', name=recipient.name,
-                                        email=recipient.email, what=template.name))
-        self.sudo().activity_schedule('mail.mail_activity_data_todo', user_id=self.user_id.id,
+        sender_side.message_post(body=sender_side.env._(
+            '%(name)s <%(email)s>: %(what)s', name=recipient.name, email=recipient.email, what=template.name))
+        sender_side.activity_schedule('mail.mail_activity_data_todo', user_id=self.user_id.id,
                                       summary=template.name)
 
     def _send_completion_mails(self):

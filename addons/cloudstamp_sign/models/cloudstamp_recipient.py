@@ -4,7 +4,7 @@ import re
 import secrets
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessDenied, UserError, ValidationError
 
 from ..tools import master_key
@@ -182,7 +182,9 @@ class CloudStampRecipient(models.Model):
         """
         if not token or len(token) > 128:
             raise AccessDenied()
-        recipient = self.sudo().search([('token_hash', '=', _hash_token(token))], limit=1)
+        # The workflow a link triggers runs as OdooBot, so the chatter and
+        # tracking say "OdooBot", not "Public user"; who acted is in the trail.
+        recipient = self.with_user(SUPERUSER_ID).search([('token_hash', '=', _hash_token(token))], limit=1)
         if not recipient:
             raise AccessDenied()
         if recipient.token_expiry and recipient.token_expiry < fields.Datetime.now():

@@ -30,6 +30,10 @@ registry.category("web_tour.tours").add("cloudstamp_recipient_tour", {
             trigger: ":iframe .page[data-page-number='1'] .textLayer span",
         },
         {
+            content: "The viewer speaks the recipient's language (Japanese)",
+            trigger: ":iframe #pageNumber[title='ページ']",
+        },
+        {
             content: "Agree",
             trigger: ".o_cloudstamp_agree",
             run: "click",
