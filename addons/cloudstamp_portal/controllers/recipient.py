@@ -59,7 +59,9 @@ def with_recipient(route):
             failures._record(client, 'token')
             return self._plain(
                 _('This link is not valid. Please use the latest link you received by email.'), 404)
+        # The pages and the model's own messages speak the recipient's language.
         request.update_context(lang=recipient.lang)
+        recipient = recipient.with_context(lang=recipient.lang)
         return _secured(route(self, recipient, token, **kw))
     return wrapper
 

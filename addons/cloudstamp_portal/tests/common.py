@@ -62,7 +62,7 @@ class CloudStampFlowCase(HttpCase):
         cls.env['ir.module.module'].search(
             [('name', 'in', ('cloudstamp_sign', 'cloudstamp_portal'))])._update_translations(['ja_JP'])
         cls.sender = cls.env.ref('base.user_admin')
-        cls.sender.write({'email': 'sales@cloudstamp.example', 'tz': 'Asia/Tokyo'})
+        cls.sender.write({'email': 'sales@cloudstamp.example', 'tz': 'Asia/Tokyo', 'lang': 'en_US'})
         cls.service = cls.env['cloudstamp.signing.service']
         cls.root_pem = cls.env['cloudstamp.certificate']._current('root').certificate_pem.encode()
 

@@ -230,6 +230,12 @@ class TestRecipientSecurity(CloudStampFlowCase):
         self.assertFalse(self.events(envelope, 'forwarded'))
         self.assertFalse([rcpts for rcpts, _m in self.deliver() if 'evil@example.test' in rcpts])
 
+    def test_refusals_speak_the_recipients_language(self):
+        envelope, token = self.sent_to(CODED, open_documents=True)
+        response = self.post(token, 'forward', {'name': '鈴木', 'email': 'suzuki@a.example, eve@b.example'})
+        self.assertIn('有効なメールアドレスを1件入力してください', response.text)
+        self.assertEqual(envelope.recipient_ids.mapped('email'), [CODED['email']])
+
     def test_the_completion_mail_hides_the_parties_from_each_other(self):
         envelope = self.make_envelope([PLAIN, dict(PLAIN, name='Carol', email='carol@other.example')],
                                       cc_partner_ids=[(0, 0, {'name': 'Legal', 'email': 'legal@cloudstamp.example'})])

@@ -343,8 +343,9 @@ class CloudStampEnvelope(models.Model):
             self.id, email_layout_xmlid='mail.mail_notification_light')
         sender_side.message_post(body=sender_side.env._(
             '%(name)s <%(email)s>: %(what)s', name=recipient.name, email=recipient.email, what=template.name))
-        sender_side.activity_schedule('mail.mail_activity_data_todo', user_id=self.user_id.id,
-                                      summary=template.name)
+        # The notice above is the sender's mail; Odoo's "activity assigned" mail would repeat it.
+        sender_side.with_context(mail_activity_quick_update=True).activity_schedule(
+            'mail.mail_activity_data_todo', user_id=self.user_id.id, summary=template.name)
 
     def _send_completion_mails(self):
         """The signed PDFs and the certificate to every party, forwarders and
