@@ -36,5 +36,4 @@ cat <<MSG
 MSG
 # -d alone serves only $DB; a --db-filter would make Odoo open a new
 # PostgreSQL connection on every request to list the databases.
-exec "$PYTHON" -m odoo -c "$ODOO_CONF" -d "$DB" --http-port="$PORT" --workers="$WORKERS" \
-  ${ODOO_EXTRA_ARGS:-}
+odoo_exec -c "$ODOO_CONF" -d "$DB" --http-port="$PORT" --workers="$WORKERS" ${ODOO_EXTRA_ARGS:-}
