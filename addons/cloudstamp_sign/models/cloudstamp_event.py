@@ -168,8 +168,9 @@ class CloudStampEvent(models.Model):
         """Add the next link of ``envelope``'s chain (the envelope row is
         locked, so concurrent events line up). With ``anchor``, the new
         event's hash is timestamped by the TSA before anything is stored."""
-        self.env.cr.execute(
-            'SELECT id FROM cloudstamp_envelope WHERE id = %s FOR NO KEY UPDATE', [envelope.id])
+        self.env.cr.execute(  # a lost race is retried by Odoo, not a bad query
+            'SELECT id FROM cloudstamp_envelope WHERE id = %s FOR NO KEY UPDATE', [envelope.id],
+            log_exceptions=False)
         last = self.sudo().search([('envelope_id', '=', envelope.id)],
                                   order='sequence desc', limit=1)
         request_info = request_info or {}

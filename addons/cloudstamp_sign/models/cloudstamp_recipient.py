@@ -209,10 +209,11 @@ class CloudStampRecipient(models.Model):
     def _lock_row(self, nowait=False):
         """Serialise concurrent requests on one recipient. Under Odoo's
         REPEATABLE READ, a request that lost the race gets a serialisation
-        failure here and is retried by Odoo on fresh data."""
+        failure here and is retried by Odoo on fresh data: expected, so not
+        logged as a bad query."""
         self.env.cr.execute(
             f'SELECT id FROM cloudstamp_recipient WHERE id = %s FOR NO KEY UPDATE{" NOWAIT" if nowait else ""}',
-            [self.id])
+            [self.id], log_exceptions=False)
         self.invalidate_recordset()
 
     # ------------------------------------------------------------------
