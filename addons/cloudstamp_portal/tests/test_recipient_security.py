@@ -5,10 +5,12 @@ import base64
 import hashlib
 import io
 import logging
+from unittest.mock import patch
 
 from pypdf import PdfReader
 
 from odoo.tests import tagged
+from odoo.tools import config
 
 from odoo.addons.cloudstamp_portal.link_redaction import RedactRecipientLinks
 from odoo.addons.cloudstamp_sign.models.cloudstamp_recipient import MAX_CODE_ATTEMPTS
@@ -221,6 +223,18 @@ class TestRecipientSecurity(CloudStampFlowCase):
         self.url_open(f'/cloudstamp/r/{token}/terms', data=payload, headers={
             'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Host': 'evil.example'})
         self.assertEqual(self.events(envelope, 'terms_accepted').ip_address, '127.0.0.1')
+
+    def test_behind_a_proxy_the_address_is_the_one_the_proxy_appended(self):
+        """With proxy_mode, a client may send its own X-Forwarded-For; the
+        proxy appends the real address, and that last entry is what Odoo
+        records and rate-limits (README: proxy mode)."""
+        envelope, token = self.sent_to(PLAIN)
+        payload = dict(form_fields(self.page(token).text), accept='1')
+        with patch.dict(config.options, {'proxy_mode': True}):
+            self.url_open(f'/cloudstamp/r/{token}/terms', data=payload, headers={
+                'X-Forwarded-For': '198.51.100.1, 203.0.113.77', 'X-Forwarded-Host': 'sign.example.jp',
+                'X-Forwarded-Proto': 'https'})
+        self.assertEqual(self.events(envelope, 'terms_accepted').ip_address, '203.0.113.77')
 
     def test_header_injection_in_a_forward_changes_nothing(self):
         envelope, token = self.sent_to(PLAIN, open_documents=True)
