@@ -33,9 +33,11 @@ from .timestamps import EmbeddedTimeStamper, Rfc3161HttpServer, http_timestamper
 from .verify import (
     SignatureReport,
     TimestampCheck,
+    TimestampClaim,
     Verdict,
     VerificationReport,
     async_verify_timestamp_token,
+    read_timestamp_token,
     verify_pdf,
     verify_timestamp_token,
 )
@@ -45,9 +47,9 @@ __all__ = [
     'HttpTsaConfig', 'KeyMaterialError', 'PreflightLimits', 'PreflightRefusal',
     'PreflightResult', 'RefusalCode', 'Rfc3161HttpServer', 'ServicePki',
     'SignatureAction', 'SignatureReport', 'SignatureRequest', 'SigningError',
-    'SigningIdentity', 'SigningOptions', 'TimestampCheck', 'TimestampError',
+    'SigningIdentity', 'SigningOptions', 'TimestampCheck', 'TimestampClaim', 'TimestampError',
     'Verdict', 'VerificationReport', 'async_verify_timestamp_token',
     'certificates_to_pem', 'generate_service_pki', 'http_timestamper',
-    'is_self_signed', 'load_pem_certificates', 'preflight', 'preflight_send',
+    'is_self_signed', 'load_pem_certificates', 'preflight', 'preflight_send', 'read_timestamp_token',
     'verify_pdf', 'verify_timestamp_token',
 ]

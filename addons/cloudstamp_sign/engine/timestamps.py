@@ -10,13 +10,19 @@ speaks plain HTTP with basic authentication at most).
 from __future__ import annotations
 
 import base64
+import functools
 import hmac
 import re
+import ssl
 import sys
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import aiohttp
+import certifi
 from asn1crypto import algos, cms, core, tsp
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -101,13 +107,39 @@ def basic_auth_header(username: str, password: str) -> str:
     return f'Basic {token}'
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context per process, verifying against certifi's bundle."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+class ReusedTlsTimeStamper(HTTPTimeStamper):
+    """pyHanko's HTTP client, sharing one TLS context across requests.
+
+    Without a session of its own, pyHanko opens one per request, and each
+    loads certifi's CA bundle into a new TLS context: about a third of an
+    agreement's time, even for a plain http TSA. The session cannot be kept
+    (each signature runs its own event loop); the context can.
+    """
+
+    @asynccontextmanager
+    async def _acquire_session(self) -> AsyncIterator[aiohttp.ClientSession]:
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=tls_context())
+        )
+        try:
+            yield session
+        finally:
+            await session.close()
+
+
 def http_timestamper(config: HttpTsaConfig) -> TimeStamper:
     """pyHanko's HTTP client for an external TSA, with optional basic auth."""
     headers = (
         {'Authorization': basic_auth_header(config.username, config.password)}
         if config.username else None
     )
-    return HTTPTimeStamper(
+    return ReusedTlsTimeStamper(
         config.url, timeout=config.timeout_seconds, headers=headers
     )
 

@@ -265,6 +265,40 @@ class TimestampCheck:
     problems: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class TimestampClaim:
+    """What a TimeStampToken says, read without checking it."""
+
+    gen_time: datetime
+    tsa: str
+
+
+def read_timestamp_token(token: bytes) -> TimestampClaim:
+    """The time and TSA a token claims. Nothing is checked: use it to show a
+    token one just received from one's own TSA, and
+    :func:`verify_timestamp_token` to rely on one.
+
+    :raises ValueError: the bytes are not a TimeStampToken.
+    """
+    signed_data = cms.ContentInfo.load(bytes(token))['content']
+    tst_info = signed_data['encap_content_info']['content'].parsed
+    if not isinstance(tst_info, tsp.TSTInfo):
+        raise ValueError('not a TimeStampToken')
+    sid = signed_data['signer_infos'][0]['sid']
+    tsa = ''
+    for choice in signed_data['certificates'] or ():
+        cert = choice.chosen
+        if sid.name == 'issuer_and_serial_number':
+            match = (cert.issuer == sid.chosen['issuer']
+                     and cert.serial_number == sid.chosen['serial_number'].native)
+        else:
+            match = cert.key_identifier == sid.chosen.native
+        if match:
+            tsa = cert.subject.human_friendly
+            break
+    return TimestampClaim(gen_time=tst_info['gen_time'].native, tsa=tsa)
+
+
 def verify_timestamp_token(
     token: bytes,
     digest: bytes,

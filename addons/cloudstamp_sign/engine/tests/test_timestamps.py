@@ -18,6 +18,7 @@ from .. import (
     TimestampCheck,
     TimestampError,
     http_timestamper,
+    read_timestamp_token,
     verify_timestamp_token,
 )
 from ..timestamps import MAX_REQUEST_BYTES
@@ -138,6 +139,39 @@ def test_timestamp_digest_over_http_makes_one_request(pki, roots):
         token = signer.timestamp_digest(DIGEST)
         assert server.request_count == 1
     _assert_good_token(token, pki, roots)
+
+
+def test_http_requests_share_one_tls_context(pki, roots, monkeypatch):
+    """pyHanko would load certifi's bundle into a new TLS context for every
+    request; ours is made once per process."""
+    from .. import timestamps
+
+    made = []
+    real = timestamps.ssl.create_default_context
+
+    def counting(*args, **kwargs):
+        made.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(timestamps.ssl, 'create_default_context', counting)
+    timestamps.tls_context.cache_clear()
+    with Rfc3161HttpServer(pki.tsa()) as server:
+        signer = DocumentSigner(pki.signer(), http_timestamper(HttpTsaConfig(server.url)))
+        tokens = [signer.timestamp_digest(DIGEST) for _ in range(3)]
+        assert server.request_count == 3
+    assert len(made) == 1
+    for token in tokens:
+        _assert_good_token(token, pki, roots)
+
+
+def test_a_token_can_be_read_without_checking_it(signer, roots):
+    token = signer.timestamp_digest(DIGEST)
+    claim = read_timestamp_token(token)
+    check = verify_timestamp_token(token, DIGEST, roots)
+    assert (claim.gen_time, claim.tsa) == (check.gen_time, check.tsa)
+    assert 'TSA' in claim.tsa
+    with pytest.raises(ValueError):
+        read_timestamp_token(b'not a token')
 
 
 def test_the_digest_is_stamped_as_given_not_hashed_again(signer):
