@@ -120,6 +120,10 @@ class CloudStampFlowCase(HttpCase):
         payload = dict(form_fields(self.page(page_token or token).text), **(data or {}))
         return self.url_open(f'/cloudstamp/r/{token}/{action}', data=payload, allow_redirects=True)
 
+    def finalize(self):
+        """What the cron worker does right after the last agreement."""
+        self.env['cloudstamp.envelope']._cron_finalize()
+
     def sent_to(self, recipient, open_documents=False, **values):
         """An envelope sent to ``recipient`` alone: (envelope, the mailed
         link), the link opened up to the documents when asked."""

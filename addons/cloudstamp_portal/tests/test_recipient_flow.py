@@ -73,6 +73,9 @@ class TestRecipientFlow(CloudStampFlowCase):
         token_c = self.new_link(C['email'])
         self.open_documents(token_c)
         self.post(token_c, 'agree')
+        self.assertEqual(envelope.state, 'finalizing')
+        self.assertIn('すべての当事者が合意しました', self.page(token_c).text)  # C reads Japanese
+        self.finalize()
         self.assertEqual(envelope.state, 'completed')
 
         # Completion: every party, forwarder and CC get the PDFs and the certificate
@@ -197,6 +200,7 @@ class TestRecipientFlow(CloudStampFlowCase):
         token2 = self.new_link(C['email'])
         self.open_documents(token2)
         self.post(token2, 'agree')
+        self.finalize()
         self.assertEqual(revised.state, 'completed')
 
     def test_expiry_and_reminder_kill_old_links(self):

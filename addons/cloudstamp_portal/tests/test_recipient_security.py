@@ -34,6 +34,7 @@ class TestRecipientSecurity(CloudStampFlowCase):
     def complete(self, recipient_values):
         envelope, token = self.sent_to(recipient_values, open_documents=True)
         self.post(token, 'agree')
+        self.finalize()
         self.assertEqual(envelope.state, 'completed')
         self.deliver()
         return envelope, token
@@ -132,6 +133,7 @@ class TestRecipientSecurity(CloudStampFlowCase):
         self.assertEqual((failed.actor, failed.ip_address), ('unknown', '203.0.113.5'))
         self.open_documents(token, code=CODED['access_code'])
         self.post(token, 'agree')
+        self.finalize()
         certificate = base64.b64decode(envelope.certificate_file)
         text = ''.join(page.extract_text() for page in PdfReader(io.BytesIO(certificate)).pages)
         self.assertNotIn('203.0.113.5', text)
@@ -195,7 +197,7 @@ class TestRecipientSecurity(CloudStampFlowCase):
         self.assertNotIn('Time stamping', response.text)
         self.assertEqual(envelope.state, 'sent')
         self.post(token, 'agree')
-        self.assertEqual(envelope.state, 'completed')
+        self.assertEqual(envelope.state, 'finalizing')
 
     def test_links_do_not_reach_the_server_log(self):
         record = logging.LogRecord('werkzeug', logging.INFO, __file__, 1, '%s - - "%s" %s -',
@@ -258,6 +260,7 @@ class TestRecipientSecurity(CloudStampFlowCase):
             token = self.new_link(address)
             self.open_documents(token)
             self.post(token, 'agree')
+        self.finalize()
         # one mail per language (English recipients, Japanese sender and CC)
         completion = [(r, m) for r, m in self.deliver() if len(list(m.iter_attachments())) == 2]
         parties = ['sales@cloudstamp.example', PLAIN['email'], 'carol@other.example', 'legal@cloudstamp.example']

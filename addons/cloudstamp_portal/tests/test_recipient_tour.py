@@ -23,6 +23,8 @@ class TestRecipientTour(CloudStampFlowCase):
         recipient = envelope.recipient_ids
         self.assertEqual(recipient.state, 'agreed')
         self.assertTrue(recipient.terms_accepted_at and recipient.opened_at)
+        self.assertEqual(envelope.state, 'finalizing')
+        self.finalize()
         self.assertEqual(envelope.state, 'completed')
         report = self.service._verify_pdf(base64.b64decode(envelope.document_ids.signed_file))
         self.assertEqual([s.actor for s in report.signatures],

@@ -1,7 +1,8 @@
 import base64
 import hashlib
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
 from ..tools import field_attachments, read_field_bytes, write_field_bytes
 
@@ -92,15 +93,21 @@ class CloudStampDocument(models.Model):
         return self.env['ir.attachment'].union(
             *(by_document[d.id] for d in self if d.id in by_document))
 
-    def _stored_hashes(self):
-        """SHA-256 of each stored file, from its bytes (never from a field
-        that could have been edited)."""
-        return {str(d.id): hashlib.sha256(d._current_pdf()).hexdigest() for d in self}
+    def _current_hashes(self):
+        """SHA-256 of each document as the workflow last signed or stored it:
+        computed from those bytes, in a field no user can write. Events record
+        these, not whatever is on disk at the time, so that a file swapped in
+        the filestore is never absorbed into the trail (_verify_stored finds it)."""
+        return {str(d.id): d.current_sha256 for d in self}
 
     def _sign_all(self, actor_email, action, actor_name='', page_note=''):
         """Sign every document in memory first, then store: a failure on the
-        last file leaves all of them as they were."""
+        last file leaves all of them as they were. A stored file that is no
+        longer the one the workflow recorded is never signed."""
         service = self.env['cloudstamp.signing.service']
+        if self._verify_stored():
+            raise UserError(_('A document of this envelope was changed outside CloudStamp, so it cannot be '
+                              'signed. Please tell the sender.'))
         signed = [
             (document, service._sign_pdf(
                 document._current_pdf(), document.envelope_id.company_id, actor_email, action,

@@ -68,6 +68,7 @@ class CloudStampEnvelope(models.Model):
         [
             ('draft', 'Draft'),
             ('sent', 'Waiting'),
+            ('finalizing', 'Finalizing'),
             ('completed', 'Completed'),
             ('declined', 'Declined'),
             ('revision', 'Revision Requested'),
@@ -270,7 +271,7 @@ class CloudStampEnvelope(models.Model):
         document = self.document_ids._verify_stored()
         if document:
             return _('The stored file of %s does not match its recorded SHA-256.', document.name)
-        if events and events[-1].document_hashes != self.document_ids._stored_hashes():
+        if events and events[-1].document_hashes != self.document_ids._current_hashes():
             return _('The stored documents differ from those the audit trail recorded last.')
         return ''
 
@@ -288,14 +289,30 @@ class CloudStampEnvelope(models.Model):
                                                     anchor=anchor)
 
     def _advance(self):
-        """After an agreement: the next recipient's turn, or completion."""
+        """After an agreement: the next recipient's turn, or finalizing."""
         self.ensure_one()
         pending = self.recipient_ids.filtered(lambda r: r.state == 'waiting')
         if pending:
             self.sudo().current_recipient_id = pending[0]
             pending[0]._notify('cloudstamp_sign.mail_template_request')
         else:
-            self._complete()
+            # The certificate of agreement, its signature, the trail's
+            # timestamp and the mails take most of an agreement's time: a cron
+            # job does them right after, so the last recipient need not wait.
+            self.sudo().write({'state': 'finalizing', 'current_recipient_id': False})
+            self.env.ref('cloudstamp_sign.ir_cron_finalize_envelopes').sudo()._trigger()
+
+    @api.model
+    def _cron_finalize(self, batch_size=20):
+        """Complete the envelopes every party agreed to, a batch at a time;
+        one envelope's failure (the TSA away) leaves it for the next run."""
+        domain = [('state', '=', 'finalizing')]
+        envelopes = self.sudo().search(domain, limit=batch_size, order='id')
+        envelopes._each_isolated('complete', lambda e: e._complete())
+        done = len(envelopes.filtered(lambda e: e.state == 'completed'))
+        remaining = self.sudo().search_count(domain)
+        # Odoo runs the job again at once while work remains and this batch did some.
+        self.env['ir.cron']._notify_progress(done=done, remaining=remaining if done else 0)
 
     def _complete(self):
         envelope = self.sudo()

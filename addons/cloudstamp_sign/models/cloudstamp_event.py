@@ -5,6 +5,8 @@ import json
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
+from ..engine import read_timestamp_token
+
 
 class CloudStampEvent(models.Model):
     """The audit trail of an envelope: append-only rows chained by hash.
@@ -62,7 +64,7 @@ class CloudStampEvent(models.Model):
     details = fields.Json('Details (values)')
     description = fields.Char('Details', compute='_compute_description')
     document_hashes = fields.Json(
-        help='SHA-256 of every stored document of the envelope after this event.')
+        help='SHA-256 of every document of the envelope after this event.')
     previous_hash = fields.Char(required=True)
     event_hash = fields.Char('Hash', required=True, index=True)
     anchor_token = fields.Text(
@@ -184,7 +186,7 @@ class CloudStampEvent(models.Model):
             'ip_address': request_info.get('ip') or '',
             'user_agent': (request_info.get('user_agent') or '')[:500],
             'details': details,
-            'document_hashes': envelope.document_ids._stored_hashes(),
+            'document_hashes': envelope.document_ids._current_hashes(),
             'previous_hash': last.event_hash or self.GENESIS,
         }
         vals['event_hash'] = self._compute_hash(vals['previous_hash'], self.sudo().new(vals)._payload())
@@ -196,13 +198,11 @@ class CloudStampEvent(models.Model):
 
     @api.model
     def _anchor_values(self, event_hash, company):
-        service = self.env['cloudstamp.signing.service']
-        digest = bytes.fromhex(event_hash)
-        token = service._timestamp_digest(digest, company)
-        check = service._verify_timestamp_token(token, digest, company)
+        token = self.env['cloudstamp.signing.service']._timestamp_digest(bytes.fromhex(event_hash), company)
+        # Shown as the TSA claims it; _verify_anchors checks the token.
+        claim = read_timestamp_token(token)
         return {'anchor_token': base64.b64encode(token).decode(),
-                'anchor_time': check.gen_time and check.gen_time.replace(tzinfo=None),
-                'anchor_tsa': check.tsa}
+                'anchor_time': claim.gen_time.replace(tzinfo=None), 'anchor_tsa': claim.tsa}
 
     def _verify_chain(self):
         """A sentence on the first broken link of these events (one

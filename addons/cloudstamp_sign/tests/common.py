@@ -25,6 +25,11 @@ def ready_to_agree(envelope):
     return recipient
 
 
+def finalize(env):
+    """What the cron worker does right after the last agreement."""
+    env['cloudstamp.envelope']._cron_finalize()
+
+
 def new_sender(env, login, groups='cloudstamp_sign.group_cloudstamp_user', **values):
     """A CloudStamp user whose login is their (administrator-vouched) address."""
     return new_test_user(env, login, groups=groups, email=login, **values)

@@ -4,7 +4,7 @@ is bounded (security review finding 8, issue 7 §2)."""
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
-from .common import CloudStampCase, make_envelope, ready_to_agree
+from .common import CloudStampCase, finalize, make_envelope, ready_to_agree
 
 BAD_ADDRESSES = (
     'a@b.example\r\nBcc: evil@example.test',
@@ -61,6 +61,7 @@ class TestAddresses(CloudStampCase):
         self.assertEqual(len(recipient.envelope_id.recipient_ids), 4)
         # the last one can still agree, and the envelope completes
         recipient._action_agree()
+        finalize(self.env)
         self.assertEqual(recipient.envelope_id.state, 'completed')
 
     def test_cc_contacts_need_one_valid_address_to_send(self):

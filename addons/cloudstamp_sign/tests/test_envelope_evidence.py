@@ -12,7 +12,7 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..engine.tests.pdf_samples import contract_pdf
-from .common import RECIPIENT, CloudStampCase, make_envelope, ready_to_agree
+from .common import RECIPIENT, CloudStampCase, finalize, make_envelope, ready_to_agree
 
 
 @tagged('post_install', '-at_install')
@@ -37,6 +37,12 @@ class TestEnvelopeEvidence(CloudStampCase):
         recipient = ready_to_agree(make_envelope(self.env))
         envelope = recipient.envelope_id
         recipient._action_agree()
+        # the last agreement leaves the rest to the cron job, triggered at once
+        self.assertEqual(envelope.state, 'finalizing')
+        cron = self.env.ref('cloudstamp_sign.ir_cron_finalize_envelopes')
+        self.assertTrue(self.env['ir.cron.trigger'].search([('cron_id', '=', cron.id)]))
+        self.assertFalse(envelope.certificate_file)
+        finalize(self.env)
         self.assertEqual(envelope.state, 'completed')
         self.assertEqual(envelope._verify_trail(), '')
         events = envelope.event_ids.sorted('sequence')
@@ -70,7 +76,7 @@ class TestEnvelopeEvidence(CloudStampCase):
         envelope = recipient.envelope_id
         before = {
             'state': envelope.state,
-            'hashes': envelope.document_ids._stored_hashes(),
+            'hashes': envelope.document_ids._current_hashes(),
             'files': envelope.document_ids.mapped('signed_file'),
             'events': len(envelope.event_ids),
             'recipient': recipient.state,
@@ -84,7 +90,7 @@ class TestEnvelopeEvidence(CloudStampCase):
         envelope.invalidate_recordset()
         recipient.invalidate_recordset()
         self.assertEqual(envelope.state, before['state'])
-        self.assertEqual(envelope.document_ids._stored_hashes(), before['hashes'])
+        self.assertEqual(envelope.document_ids._current_hashes(), before['hashes'])
         self.assertEqual(envelope.document_ids.mapped('signed_file'), before['files'])
         self.assertEqual(len(envelope.event_ids), before['events'])
         self.assertEqual(recipient.state, before['recipient'])
@@ -146,7 +152,11 @@ class TestConcurrentAgreement(CloudStampCase):
             data = base64.b64decode(envelope.document_ids.signed_file)
             report = env['cloudstamp.signing.service']._verify_pdf(data)
             self.assertEqual([s.action for s in report.signatures], ['send', 'agree'])
+            self.assertEqual(envelope.state, 'finalizing')
+            # committed data: leave no envelope for later tests' cron runs
+            finalize(env)
             self.assertEqual(envelope.state, 'completed')
+            cr.commit()
             self.assertEqual(len(envelope.event_ids.filtered(lambda e: e.event_type == 'agreed')), 1)
 
 
@@ -167,6 +177,23 @@ class TestCrons(CloudStampCase):
         self.env['cloudstamp.envelope']._cron_remind()
         self.assertNotEqual(recipient.sudo().token_hash, old_hash)
         self.assertIn('reminded', envelope.event_ids.mapped('event_type'))
+
+    def test_finalizing_waits_out_a_tsa_outage(self):
+        recipient = ready_to_agree(make_envelope(self.env))
+        recipient._action_agree()
+        envelope = recipient.envelope_id
+        params = self.env['ir.config_parameter'].sudo()
+        params.set_param('cloudstamp.tsa_url', 'http://127.0.0.1:9/tsa')
+        with mute_logger('odoo.addons.cloudstamp_sign.models.cloudstamp_envelope',
+                         'odoo.addons.cloudstamp_sign.models.cloudstamp_signing_service'):
+            finalize(self.env)
+        self.assertEqual(envelope.state, 'finalizing')
+        self.assertFalse(envelope.certificate_file)
+        self.assertNotIn('completed', envelope.event_ids.mapped('event_type'))
+        params.set_param('cloudstamp.tsa_url', '')
+        finalize(self.env)  # the next run
+        self.assertEqual(envelope.state, 'completed')
+        self.assertEqual(envelope._verify_trail(), '')
 
     def test_one_failing_envelope_does_not_stop_a_cron(self):
         broken, fine = make_envelope(self.env), make_envelope(self.env)

@@ -3,6 +3,7 @@ included, changes it through the ORM (RPC goes through the same ORM; see
 tests/test_rpc_surface.py for the calls over HTTP)."""
 
 import base64
+import hashlib
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -176,12 +177,24 @@ class TestEvidenceGuard(CloudStampCase):
             'name': 'y', 'user_id': self.u2.id})
         self.assertEqual(prepared.user_id, self.u2)
 
-    def test_stored_hashes_come_from_the_bytes(self):
+    def test_the_trail_checks_the_stored_bytes(self):
         recipient = ready_to_agree(make_envelope(self.env))
         envelope = recipient.envelope_id
         document = envelope.document_ids
-        # a stored field edited behind the workflow's back no longer vouches for a file
-        document.sudo().write({'current_sha256': '0' * 64})
+        # a hash edited behind the workflow's back no longer vouches for the file
+        with self.env.cr.savepoint():
+            document.sudo().write({'current_sha256': '0' * 64})
+            self.assertIn(document.name, envelope._verify_trail())
+        document.invalidate_recordset()
+        # a file swapped on disk is found, and the next event does not absorb it
+        attachment = self.env['ir.attachment'].sudo().search([
+            ('res_model', '=', 'cloudstamp.document'), ('res_id', '=', document.id), ('res_field', '=', 'signed_file')])
+        attachment.write({'raw': contract_pdf('差し替え / Swapped')})
+        events = len(envelope.event_ids)
+        with self.assertRaisesRegex(UserError, 'changed outside CloudStamp'), self.env.cr.savepoint():
+            recipient._action_agree()
+        self.assertEqual((len(envelope.event_ids), recipient.state), (events, 'opened'))  # not agreed
+        self.assertNotEqual(hashlib.sha256(document._current_pdf()).hexdigest(), document.current_sha256)
         self.assertIn(document.name, envelope._verify_trail())
 
     def test_revise_keeps_every_access_code(self):

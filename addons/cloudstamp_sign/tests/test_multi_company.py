@@ -5,7 +5,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
 from ..engine import Verdict
-from .common import CloudStampCase, make_envelope, new_sender, ready_to_agree
+from .common import CloudStampCase, finalize, make_envelope, new_sender, ready_to_agree
 
 MODELS = ('cloudstamp.envelope', 'cloudstamp.document', 'cloudstamp.recipient', 'cloudstamp.event')
 
@@ -28,6 +28,8 @@ class TestMultiCompany(CloudStampCase):
         self.assertEqual(envelope.company_id, company)
         recipient = ready_to_agree(envelope)
         recipient._action_agree()
+        finalize(self.env)  # the cron runs in no particular company
+        self.assertEqual(envelope.state, 'completed')
         return envelope
 
     def test_each_company_signs_with_its_own_identity_created_on_demand(self):

@@ -13,7 +13,7 @@ from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from .common import CloudStampCase, make_envelope, ready_to_agree
+from .common import CloudStampCase, finalize, make_envelope, ready_to_agree
 
 
 def certificate_text(envelope):
@@ -28,6 +28,7 @@ class TestTrailAnchor(CloudStampCase):
         recipient = ready_to_agree(make_envelope(self.env))
         recipient._action_agree({'ip': '198.51.100.7', 'user_agent': 'test'})
         envelope = recipient.envelope_id
+        finalize(self.env)
         self.assertEqual(envelope.state, 'completed')
         return envelope
 

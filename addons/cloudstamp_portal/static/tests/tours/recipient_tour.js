@@ -39,8 +39,8 @@ registry.category("web_tour.tours").add("cloudstamp_recipient_tour", {
             run: "click",
         },
         {
-            content: "Done: the signed documents (this was the last party)",
-            trigger: ".o_cloudstamp_completed",
+            content: "Done: the last party; the signed documents follow by mail",
+            trigger: ".o_cloudstamp_closed",
         },
     ],
 });
