@@ -2,7 +2,7 @@
 PYTHON ?= python3
 export PYTHON
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench bench-reliability clean
 
 setup:            ## install whatever is missing, start PostgreSQL, write var/odoo.conf
 	@bash scripts/setup.sh
@@ -16,6 +16,9 @@ test: setup       ## fresh database, every test
 bench: setup      ## signing vs stock pyHanko, then end to end over HTTP
 	@$(PYTHON) bench/bench_engine.py
 	@$(PYTHON) bench/bench_e2e.py
+
+bench-reliability: setup  ## load, races, crashes, backup/restore, token guessing (RELIABILITY_ARGS=--quick for CI)
+	@$(PYTHON) bench/reliability.py $(RELIABILITY_ARGS)
 
 clean:            ## drop generated config, logs and filestore (not databases, not var/secrets)
 	find var -mindepth 1 -maxdepth 1 ! -name secrets -exec rm -rf {} + 2>/dev/null || true
