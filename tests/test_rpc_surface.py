@@ -247,7 +247,8 @@ class TestRpcSurface(HttpCase):
         envelope = self.envelope.sudo()
         envelope.invalidate_recordset()
         return (envelope.state, envelope.name, envelope.trail_head, len(envelope.event_ids),
-                envelope.document_ids._stored_hashes(), envelope.recipient_ids.mapped('state'),
+                envelope.document_ids._current_hashes(), envelope.document_ids._verify_stored(),
+                envelope.recipient_ids.mapped('state'),
                 envelope.recipient_ids.mapped('email'), envelope.recipient_ids.mapped('terms_accepted_at'),
                 envelope.recipient_ids.sudo().mapped('token_hash'), envelope.recipient_ids.mapped('locked'),
                 len(envelope.message_ids), len(envelope.message_follower_ids), len(envelope.activity_ids))
