@@ -108,6 +108,11 @@ WORKERS_REASON = (
     'envelopes')
 
 
+def shown(path: Path) -> Path:
+    """``path`` relative to the repository when it lies inside it."""
+    return path.relative_to(REPO) if path.is_relative_to(REPO) else path
+
+
 def say(message: str) -> None:
     print(message, flush=True)
 
@@ -364,7 +369,7 @@ class Bench:
         self.server = OdooServer(DB, self.workers, self.catcher.port)
         started = time.monotonic()
         say(f'starting Odoo (scripts/run.sh, database {DB}, {self.workers} prefork workers, '
-            f'log {self.server.log_path.relative_to(REPO)})')
+            f'log {shown(self.server.log_path)})')
         self.server.start()
         say(f'Odoo ready on {self.server.base} after {time.monotonic() - started:.0f} s; '
             f'workers {sorted(self.server.worker_pids())}')
@@ -1082,7 +1087,7 @@ def main() -> int:
                     results.fail(f'phase {phase} stopped by {exc!r}')
     except BaseException as exc:  # noqa: BLE001 - report, then still print the last line
         traceback.print_exc()
-        results.fail(f'stopped by {exc!r}; server log in {LOGS.relative_to(REPO)}')
+        results.fail(f'stopped by {exc!r}; server log in {shown(LOGS)}')
     say(f'\n{len(results.failures)} failed checks; {time.monotonic() - started:.0f} s in all')
     say(results.last_line())
     return 1 if results.failures else 0

@@ -26,6 +26,12 @@ def write_field_bytes(record, field_name, data, filename, mimetype='application/
     """Store ``data`` as ``record.<field_name>``; the attachment is named
     ``filename`` so that mails attaching it carry a meaningful name."""
     record.ensure_one()
+    # Odoo writes the file at once and the row when the ORM flushes, and its
+    # filestore GC deletes the files no row refers to. The GC's table lock
+    # (SHARE) waits only for transactions that already hold ROW EXCLUSIVE:
+    # take it before the file exists, or a signed PDF can be deleted under
+    # the row that records it.
+    record.env.cr.execute('LOCK TABLE ir_attachment IN ROW EXCLUSIVE MODE')
     values = {'raw': data, 'name': filename, 'mimetype': mimetype}
     attachment = field_attachments(record, field_name)[:1]
     if attachment:

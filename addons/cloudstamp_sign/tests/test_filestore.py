@@ -1,0 +1,64 @@
+"""Signed files survive Odoo's filestore garbage collection.
+
+Odoo writes an attachment's file at once but its row only when the ORM
+flushes, and the filestore GC (autovacuum) deletes the files no row refers
+to. Its table lock waits only for transactions that already wrote to
+ir_attachment, so a GC between the two would delete a signed PDF that the
+transaction then records. Real connections, committed, as a cron worker
+and a request would run them.
+"""
+
+import threading
+from contextlib import closing
+
+from odoo import SUPERUSER_ID, api
+from odoo.sql_db import db_connect
+from odoo.tests import tagged
+
+from ..engine.tests.pdf_samples import contract_pdf
+from ..tools import read_field_bytes, write_field_bytes
+from .common import CloudStampCase, make_envelope
+
+
+@tagged('post_install', '-at_install')
+class TestFilestoreGc(CloudStampCase):
+
+    def test_a_signed_file_written_while_the_gc_runs_is_kept(self):
+        dbname = self.env.cr.dbname
+        with closing(db_connect(dbname).cursor()) as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            document = make_envelope(env).document_ids
+            write_field_bytes(document, 'signed_file', contract_pdf('一回目 / first signature'), 'nda.pdf')
+            document_id = document.id
+            cr.commit()
+        signed = contract_pdf('署名済み / signed, never seen before')
+
+        with closing(db_connect(dbname).cursor()) as writer_cr, \
+                closing(db_connect(dbname).cursor()) as gc_cr:
+            writer = api.Environment(writer_cr, SUPERUSER_ID, {})
+            document = writer['cloudstamp.document'].browse(document_id)
+            # the file is on disk and in the GC's checklist; the row is not written yet
+            write_field_bytes(document, 'signed_file', signed, 'nda.pdf')
+
+            gc_done = threading.Event()
+
+            def collect():
+                env = api.Environment(gc_cr, SUPERUSER_ID, {})
+                env['ir.attachment']._gc_file_store()
+                gc_done.set()
+
+            gc = threading.Thread(target=collect)
+            gc.start()
+            # a GC that does not wait for the writer has finished by now
+            gc_done.wait(2)
+            writer.flush_all()
+            writer_cr.commit()
+            gc.join(30)
+            self.assertTrue(gc_done.is_set())
+
+        with closing(db_connect(dbname).cursor()) as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            document = env['cloudstamp.document'].browse(document_id)
+            self.assertEqual(read_field_bytes(document, 'signed_file'), signed)
+            env['cloudstamp.envelope'].browse(document.envelope_id.id).sudo().unlink()
+            cr.commit()
