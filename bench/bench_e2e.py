@@ -22,15 +22,16 @@ import sys
 import time
 
 from common import (
-    CONF, MB, Catcher, RecipientBrowser, Sender, TsaProcess, drop_database, free_port, odoo,
+    CONF, Catcher, RecipientBrowser, Sender, TsaProcess, drop_database, free_port, odoo,
     wait_for_http,
 )
 
-from cloudstamp_sign.engine import (
+from cloudstamp_engine import (
     DocumentSigner, EmbeddedTimeStamper, HttpTsaConfig, SignatureAction, SignatureRequest,
     generate_service_pki, http_timestamper,
 )
-from cloudstamp_sign.engine.tests.pdf_samples import contract_pdf
+from cloudstamp_engine.config import MB
+from cloudstamp_engine_testing.pdf_samples import contract_pdf
 
 DB = 'cloudstamp_bench'
 RECIPIENTS = [('受信者 一', 'one@bench.example'), ('Recipient Two', 'two@bench.example'),

@@ -15,25 +15,20 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-import conftest  # noqa: E402,F401 - registers the engine package without Odoo
+from pyhanko.keys import load_private_key_from_pemder_data
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from pyhanko.keys import load_private_key_from_pemder_data  # noqa: E402
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter  # noqa: E402
-from pyhanko.sign import fields, signers  # noqa: E402
-from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper  # noqa: E402
-from pyhanko_certvalidator.registry import SimpleCertificateStore  # noqa: E402
-
-from cloudstamp_sign.engine import (  # noqa: E402
+from cloudstamp_engine import (
     DocumentSigner, EmbeddedTimeStamper, PreflightLimits, SignatureAction,
     SignatureRequest, generate_service_pki, load_pem_certificates, preflight,
 )
-from cloudstamp_sign.engine.tests.pdf_samples import contract_pdf  # noqa: E402
+from cloudstamp_engine.config import MB
+from cloudstamp_engine_testing.pdf_samples import contract_pdf
 
-MB = 1024 * 1024
 REQUEST = SignatureRequest('bench@example.jp', SignatureAction.AGREE)
 
 

@@ -1,9 +1,7 @@
 """What the end-to-end benchmarks share: a mail catcher, the TSA process,
 the sender over XML-RPC and a recipient's browser session over HTTP.
 
-Used by bench_e2e.py and reliability.py. Importing it registers the signing
-engine package (``cloudstamp_sign.engine``) without Odoo, as conftest.py does
-for the tests.
+Used by bench_e2e.py and reliability.py.
 """
 
 from __future__ import annotations
@@ -31,10 +29,6 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 VAR = Path(os.environ.get('CLOUDSTAMP_VAR') or REPO / 'var')  # as scripts/lib.sh
 CONF = VAR / 'odoo.conf'
-sys.path.insert(0, str(REPO))
-import conftest  # noqa: E402,F401 - registers the engine package without Odoo
-
-MB = 1024 * 1024
 LINK_RE = re.compile(r'/cloudstamp/r/([A-Za-z0-9_\-]+)')
 
 

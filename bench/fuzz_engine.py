@@ -18,7 +18,8 @@ found. Inputs that preflight accepted but ``sign`` refused with a
 them: they are counted, and saved under ``unsignable/`` in the save dir.
 
 Security review finding 15. The mutation code lives in
-``engine/tests/fuzzing.py``, so that the engine's tests can run it too.
+``cloudstamp_engine_testing/fuzzing.py``, so that the engine's tests can run
+it too.
 
     python3 bench/fuzz_engine.py --seconds 150 --save-dir /tmp/fuzz --seed 1
 """
@@ -30,11 +31,7 @@ import logging
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-import conftest  # noqa: E402,F401 - registers the engine package without Odoo
-
-from cloudstamp_sign.engine.tests.fuzzing import Finding, fuzz  # noqa: E402
+from cloudstamp_engine_testing.fuzzing import Finding, fuzz
 
 
 def main() -> int:

@@ -85,13 +85,14 @@ import requests
 import urllib3
 
 from common import (
-    MB, REPO, VAR, Catcher, Page, RecipientBrowser, Sender, TsaProcess, drop_database, free_port, odoo,
+    REPO, VAR, Catcher, Page, RecipientBrowser, Sender, TsaProcess, drop_database, free_port, odoo,
     odoo_options, wait_for_http,
 )
 
-from cloudstamp_sign.engine import Verdict, load_pem_certificates, verify_pdf
-from cloudstamp_sign.engine.tests.checkers import assert_pdfsig_accepts
-from cloudstamp_sign.engine.tests.pdf_samples import contract_pdf
+from cloudstamp_engine import Verdict, load_pem_certificates, verify_pdf
+from cloudstamp_engine.config import MB
+from cloudstamp_engine_testing.checkers import assert_pdfsig_accepts
+from cloudstamp_engine_testing.pdf_samples import contract_pdf
 
 DB = 'cloudstamp_reliability'
 RESTORED = f'{DB}_restored'

@@ -19,11 +19,8 @@ import sys
 import threading
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import conftest  # noqa: E402,F401 - registers the engine package without Odoo
-
-from cloudstamp_sign.engine import generate_service_pki  # noqa: E402
-from cloudstamp_sign.engine.timestamps import Rfc3161HttpServer  # noqa: E402
+from cloudstamp_engine import generate_service_pki
+from cloudstamp_engine_testing.tsa_server import Rfc3161HttpServer
 
 HOLD_LIMIT_SECONDS = 300  # a forgotten hold never blocks forever
 _print_lock = threading.Lock()

@@ -3,6 +3,7 @@ manager: `list_db = False` (see setup.sh) disables it, on purpose.
 
     python scripts/dbtool.py CONF exists DB   # exit 0 when DB exists
     python scripts/dbtool.py CONF drop DB...  # drop databases and their filestores
+    python scripts/dbtool.py CONF copy SRC DST  # DST as a copy of SRC, filestore included
 """
 
 from __future__ import annotations
@@ -40,6 +41,19 @@ def drop(name: str) -> None:
     shutil.rmtree(Path(config.filestore(name)), ignore_errors=True)
 
 
+def copy(source: str, target: str) -> None:
+    drop(target)
+    connection = connect()
+    try:
+        with connection.cursor() as cr:
+            cr.execute(sql.SQL('CREATE DATABASE {} WITH TEMPLATE {}').format(
+                sql.Identifier(target), sql.Identifier(source)))
+    finally:
+        connection.close()
+    if Path(config.filestore(source)).exists():
+        shutil.copytree(config.filestore(source), config.filestore(target))
+
+
 def main(argv: list[str]) -> int:
     conf, command, *names = argv
     config.parse_config(['-c', conf])
@@ -48,6 +62,9 @@ def main(argv: list[str]) -> int:
     if command == 'drop':
         for name in names:
             drop(name)
+        return 0
+    if command == 'copy':
+        copy(*names)
         return 0
     raise SystemExit(f'unknown command {command!r}')
 

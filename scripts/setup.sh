@@ -43,13 +43,43 @@ if ((${#need_debs[@]})); then
 fi
 
 # --- Python dependencies --------------------------------------------------------
-stamp="$VAR/.requirements.$("$PYTHON" -c 'import sys;print("%d%d" % sys.version_info[:2])').sha256"
+pyver="$("$PYTHON" -c 'import sys;print("%d%d" % sys.version_info[:2])')"
+stamp="$VAR/.requirements.$pyver.sha256"
 wanted="$(cat "$REPO"/requirements*.txt | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   say "Installing Python dependencies (requirements-test.txt)"
   "$PYTHON" -m pip install -q --disable-pip-version-check -r "$REPO/requirements-test.txt" \
       >"$VAR/pip.log" 2>&1 || fail "pip could not install the requirements (see $VAR/pip.log)."
   echo "$wanted" >"$stamp"
+fi
+
+# --- The signing engine ------------------------------------------------------------
+# cloudstamp_engine/ (the engine and its test helpers), installed editable so
+# that this clone's sources are what the addon, the tests and the benchmarks
+# import. Reinstalled when missing, when installed from another clone, or
+# when its pyproject.toml changed. find_spec locates without importing.
+engine_src="$REPO/cloudstamp_engine/src"
+engine_stamp="$VAR/.engine.$pyver.sha256"
+engine_wanted="$(sha256sum <"$REPO/cloudstamp_engine/pyproject.toml" | cut -d' ' -f1)"
+engine_here() {
+  # -P: the current directory must not stand in for the installed package.
+  "$PYTHON" -P - "$engine_src" <<'PY' 2>/dev/null
+import sys
+from importlib.util import find_spec
+from pathlib import Path
+src = Path(sys.argv[1]).resolve()
+for name in ('cloudstamp_engine', 'cloudstamp_engine_testing'):
+    spec = find_spec(name)
+    if spec is None or spec.origin is None or src not in Path(spec.origin).resolve().parents:
+        sys.exit(1)
+PY
+}
+if [ "$(cat "$engine_stamp" 2>/dev/null)" != "$engine_wanted" ] || ! engine_here; then
+  say "Installing the signing engine (editable: $REPO/cloudstamp_engine)"
+  "$PYTHON" -m pip install -q --disable-pip-version-check -e "$REPO/cloudstamp_engine[testing]" \
+      >"$VAR/pip-engine.log" 2>&1 || fail "pip could not install cloudstamp_engine (see $VAR/pip-engine.log)."
+  engine_here || fail "cloudstamp_engine was installed but is not imported from $engine_src (see $VAR/pip-engine.log)."
+  echo "$engine_wanted" >"$engine_stamp"
 fi
 
 # --- Odoo 18.0 --------------------------------------------------------------------

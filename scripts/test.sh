@@ -2,8 +2,9 @@
 # `make test`: a fresh database, the three addons installed, then
 #   1. Odoo's own tests for the code our dependency pins touch,
 #   2. the signing engine's tests (plain pytest, no Odoo),
-#   3. the addons' tests and tests/ through pytest-odoo, HTTP included,
-#   4. the small run of the reliability benchmark.
+#   3. the addons' tests through pytest-odoo, HTTP included,
+#   4. every combination of the addons installed on its own (tests/install),
+#   5. the small run of the reliability benchmark.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 DB="${CLOUDSTAMP_TEST_DB:-cloudstamp_test}"
@@ -39,11 +40,11 @@ echo "    Odoo: ${summary:-no summary}"
   || { grep -E 'FAIL|ERROR' "$LOGS/odoo-own-tests.log" | head -n 40; fail "Odoo's own tests failed (log: $LOGS/odoo-own-tests.log)"; }
 
 say "Signing engine tests (no Odoo)"
-"$PYTHON" -m pytest -p no:odoo -p no:cacheprovider -q addons/cloudstamp_sign/engine/tests
+"$PYTHON" -m pytest -p no:odoo -p no:cacheprovider -q cloudstamp_engine/tests
 
 say "Addon and end-to-end tests (pytest-odoo, real HTTP)"
 shopt -s nullglob
-test_dirs=(addons/*/tests tests)
+test_dirs=(addons/*/tests)
 set +e
 "$PYTHON" -m pytest -p no:cacheprovider -q \
     --odoo-config="$ODOO_CONF" --odoo-database="$DB" --odoo-http "${test_dirs[@]}"
@@ -51,6 +52,11 @@ rc=$?
 set -e
 # 5 = nothing collected: never a pass.
 [ "$rc" = 0 ] || exit "$rc"
+
+# Each addon alone and in every combination, each in its own database:
+# no installable combination may mail a dead link.
+say "Addon combinations (install each, send, follow the mailed link)"
+CLOUDSTAMP_COMBO_DB="${DB}_combo" "$PYTHON" -m pytest -p no:odoo -p no:cacheprovider -q tests/install
 
 # Races, worker crashes, backup/restore and token guessing against a prefork
 # server started as `make run` starts it: the small run of

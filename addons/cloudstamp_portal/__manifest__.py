@@ -8,7 +8,9 @@
     'depends': ['cloudstamp_sign', 'portal'],
     'data': [
         'security/ir.model.access.csv',
-        'data/ir_cron.xml',
+        'data/mail_message_subtype_data.xml',
+        'data/mail_template_data.xml',
+        'views/cloudstamp_envelope_views.xml',
         'views/cloudstamp_portal_templates.xml',
         'views/res_config_settings_views.xml',
     ],
@@ -17,5 +19,9 @@
             'cloudstamp_portal/static/tests/tours/*.js',
         ],
     },
+    'post_init_hook': '_cloudstamp_portal_post_init',
     'installable': True,
+    # The signing addon's links open these pages: wherever it is installed,
+    # so are they (no installable combination mails a dead link).
+    'auto_install': ['cloudstamp_sign'],
 }

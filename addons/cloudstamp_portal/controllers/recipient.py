@@ -17,7 +17,6 @@ from odoo import _, http
 from odoo.exceptions import AccessDenied, UserError
 from odoo.http import request
 
-from ..models.res_config_settings import terms_for
 
 SESSION_KEY = 'cloudstamp_code_ok'
 MAX_TEXT = 2000
@@ -129,7 +128,7 @@ class CloudStampRecipientPortal(http.Controller):
         if envelope.state == 'completed':
             return self._render('page_completed', recipient, token)
         if not recipient.terms_accepted_at:
-            terms = terms_for(request.env, recipient.lang)
+            terms = recipient._terms_of_use()
             return self._render('page_terms', recipient, token, terms=terms, terms_sha256=_sha256(terms))
         return self._render('page_documents', recipient, token)
 
@@ -159,7 +158,7 @@ class CloudStampRecipientPortal(http.Controller):
             return self._redirect(token)
         if not accept:
             return self._redirect(token, _('Please tick the box to accept the terms of use.'))
-        shown = _sha256(terms_for(request.env, recipient.lang))
+        shown = _sha256(recipient._terms_of_use())
         if terms_sha256 != shown:
             return self._redirect(token, _('The terms of use have changed. Please read them again.'))
         return self._act(token, lambda: recipient._accept_terms(shown, self._request_info()))
@@ -177,23 +176,21 @@ class CloudStampRecipientPortal(http.Controller):
         document = recipient.envelope_id.document_ids.filtered(lambda d: d.id == document_id)
         if not self._readable(recipient) or not document:
             raise NotFound()
-        return self._pdf_response(document._current_pdf(), document.name, download)
+        return self._pdf_response(document, document._current_field(), document.name, download)
 
     @http.route('/cloudstamp/r/<string:token>/certificate', type='http', auth='public', methods=['GET'])
     @with_recipient
     def certificate(self, recipient, token, **kw):
         envelope = recipient.envelope_id
-        certificate = self._readable(recipient) and envelope.state == 'completed' and envelope._certificate_pdf()
-        if not certificate:
+        if not (self._readable(recipient) and envelope.state == 'completed' and envelope.certificate_file):
             raise NotFound()
-        return self._pdf_response(certificate, envelope.certificate_filename, True)
+        return self._pdf_response(envelope, 'certificate_file', envelope.certificate_filename, True)
 
-    def _pdf_response(self, data, filename, download):
-        disposition = 'attachment' if download else 'inline'
-        return request.make_response(data, headers=[
-            ('Content-Type', 'application/pdf'),
-            ('Content-Disposition', f"{disposition}; {http.content_disposition(filename).split('; ', 1)[1]}"),
-        ])
+    def _pdf_response(self, record, field_name, filename, download):
+        stream = request.env['ir.binary']._get_stream_from(
+            record.sudo(), field_name, filename=filename, mimetype='application/pdf')
+        # Our own headers (_secured) replace the stream's CSP and caching.
+        return stream.get_response(as_attachment=bool(download), content_security_policy=None)
 
     # ------------------------------------------------------------------
     # Actions

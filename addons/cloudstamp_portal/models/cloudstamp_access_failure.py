@@ -46,6 +46,6 @@ class CloudStampAccessFailure(models.Model):
     def _record(self, client, reason):
         self.sudo().create({'ip_address': client, 'reason': reason})
 
-    @api.model
-    def _gc(self):
+    @api.autovacuum
+    def _gc_failures(self):
         self.sudo().search([('failed_at', '<', fields.Datetime.now() - timedelta(days=1))]).unlink()

@@ -6,14 +6,16 @@ import email.policy
 import re
 import socket
 import threading
+from types import SimpleNamespace
 from unittest.mock import patch
 
 from aiosmtpd.controller import Controller
 
-import odoo
 from odoo.tests import HttpCase
 
-from odoo.addons.cloudstamp_sign.engine.tests.pdf_samples import contract_pdf
+from odoo.addons.base.models import ir_mail_server
+
+from cloudstamp_engine_testing.pdf_samples import contract_pdf
 
 LINK_RE = re.compile(r'(https?://[^\s"<>]+/cloudstamp/r/[A-Za-z0-9_\-]+)')
 # Every frontend page carries the session's CSRF token in its odoo script.
@@ -53,6 +55,11 @@ class CloudStampFlowCase(HttpCase):
         cls.smtpd = Controller(cls.catcher, hostname='127.0.0.1', port=port)
         cls.smtpd.start()
         cls.addClassCleanup(cls.smtpd.stop)
+        # Odoo skips SMTP while a test runs; these tests deliver for real.
+        smtp_allowed = patch.object(ir_mail_server, 'modules', SimpleNamespace(
+            module=SimpleNamespace(current_test=False)))
+        smtp_allowed.start()
+        cls.addClassCleanup(smtp_allowed.stop)
         cls.env['ir.mail_server'].create({
             'name': 'catcher', 'smtp_host': '127.0.0.1',
             'smtp_port': port,
@@ -66,14 +73,18 @@ class CloudStampFlowCase(HttpCase):
         cls.service = cls.env['cloudstamp.signing.service']
         cls.root_pem = cls.env['cloudstamp.certificate']._current('root').certificate_pem.encode()
 
+    def setUp(self):
+        super().setUp()
+        self.delivered = len(self.catcher.messages)
+
     # -- mail -----------------------------------------------------------
     def deliver(self):
-        """Send the mail queue over SMTP to the catcher; return new messages."""
-        before = len(self.catcher.messages)
-        # Odoo skips SMTP while a test runs; lift that guard for this call only.
-        with patch.object(odoo.modules.module, 'current_test', False):
-            self.env['mail.mail'].sudo().process_email_queue()
-        return self.catcher.messages[before:]
+        """Send the mail queue over SMTP to the catcher; return what the
+        catcher received since the last call, mails sent at once included."""
+        self.env['mail.mail'].sudo().process_email_queue()
+        messages = self.catcher.messages[self.delivered:]
+        self.delivered = len(self.catcher.messages)
+        return messages
 
     def mail_to(self, messages, address):
         found = [m for rcpts, m in messages if address in rcpts]

@@ -13,7 +13,7 @@ from odoo.tests import tagged
 from odoo.tools import config
 
 from odoo.addons.cloudstamp_portal.link_redaction import RedactRecipientLinks
-from odoo.addons.cloudstamp_sign.models.cloudstamp_recipient import MAX_CODE_ATTEMPTS
+from ..models.cloudstamp_recipient import MAX_CODE_ATTEMPTS
 
 from .common import CloudStampFlowCase, form_fields
 
@@ -56,7 +56,7 @@ class TestRecipientSecurity(CloudStampFlowCase):
         # a mail that carries the placeholder but goes to someone else gets no link
         self.env['mail.mail'].sudo().create({
             'email_to': 'eve@evil.example', 'subject': 'x', 'cloudstamp_link_recipient_id': recipient.id,
-            'body_html': f'<a href="{recipient._link_placeholder_url(recipient.sudo().link_serial)}">x</a>'})
+            'body_html': f'<a href="{recipient._new_link()[0]["link"]}">x</a>'})
         mail = self.mail_to(self.deliver(), 'eve@evil.example')
         self.assertNotIn(token, self.body(mail))
         self.assertNotIn('/cloudstamp/r/', self.body(mail))
@@ -140,13 +140,12 @@ class TestRecipientSecurity(CloudStampFlowCase):
         self.assertIn('127.0.0.1', text)
 
     def test_the_terms_shown_are_the_terms_recorded(self):
-        self.env['res.config.settings'].create({
-            'cloudstamp_terms_ja': '第1条 版A', 'cloudstamp_terms_en': 'Article 1 version A'}).execute()
+        self.env['res.config.settings'].create({'cloudstamp_terms': '<p>Article 1 version A</p>'}).execute()
         envelope, token = self.sent_to(PLAIN)
         page = self.page(token).text
         self.assertIn('Article 1 version A', page)
         # the terms change while the page is open: the old form is refused
-        self.env['res.config.settings'].create({'cloudstamp_terms_en': 'Article 1 version B'}).execute()
+        self.env['res.config.settings'].create({'cloudstamp_terms': '<p>Article 1 version B</p>'}).execute()
         stale = dict(form_fields(page), accept='1')
         response = self.url_open(f'/cloudstamp/r/{token}/terms', data=stale, allow_redirects=True)
         self.assertIn('o_cloudstamp_error', response.text)
@@ -155,7 +154,7 @@ class TestRecipientSecurity(CloudStampFlowCase):
         self.open_documents(token)
         accepted = self.events(envelope, 'terms_accepted')
         self.assertEqual(accepted.details, {
-            'terms_sha256': hashlib.sha256('Article 1 version B'.encode()).hexdigest(), 'lang': 'en_US'})
+            'terms_sha256': hashlib.sha256('<p>Article 1 version B</p>'.encode()).hexdigest(), 'lang': 'en_US'})
 
     def test_the_sender_reads_notes_in_their_own_language(self):
         """An English recipient's revision request, for a Japanese sender:
@@ -166,7 +165,8 @@ class TestRecipientSecurity(CloudStampFlowCase):
         self.post(token, 'revision', {'comment': 'Please fix article 3'})
         self.assertEqual(envelope.state, 'revision')
         bodies = envelope.message_ids.mapped('body')
-        self.assertTrue(any('修正依頼: Please fix article 3' in (body or '') for body in bodies), bodies)
+        self.assertTrue(any('修正依頼がありました' in (body or '') and 'コメント: Please fix article 3' in body
+                            for body in bodies), bodies)
         self.assertEqual(envelope.activity_ids.summary, 'クラウドスタンプ: 修正依頼')
         authors = envelope.message_ids.author_id
         self.assertIn(self.env.ref('base.partner_root'), authors)

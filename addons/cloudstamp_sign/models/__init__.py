@@ -7,6 +7,6 @@ from . import cloudstamp_recipient
 from . import cloudstamp_event
 from . import cloudstamp_certificate_report
 from . import ir_attachment
-from . import mail_mail
+from . import res_company
 from . import res_config_settings
 from . import res_users

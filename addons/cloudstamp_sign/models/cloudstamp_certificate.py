@@ -5,7 +5,7 @@ from cryptography.exceptions import InvalidTag
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..engine import (
+from cloudstamp_engine import (
     KeyMaterialError,
     SigningIdentity,
     certificates_to_pem,

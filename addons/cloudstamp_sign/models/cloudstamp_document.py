@@ -16,9 +16,6 @@ class CloudStampDocument(models.Model):
     _order = 'envelope_id, sequence, id'
     _check_company_auto = True
 
-    _workflow_fields = (
-        'signed_file', 'original_sha256', 'current_sha256', 'revision_hashes', 'page_count', 'file_size',
-    )
     _write_once_fields = ('envelope_id',)
 
     envelope_id = fields.Many2one(
@@ -35,6 +32,11 @@ class CloudStampDocument(models.Model):
         help='SHA-256 of every revision, oldest first, with the action that made it.')
     page_count = fields.Integer('Pages', readonly=True)
     file_size = fields.Integer('Size (bytes)', readonly=True)
+
+    def _get_workflow_fields(self):
+        return super()._get_workflow_fields() + (
+            'signed_file', 'original_sha256', 'current_sha256', 'revision_hashes', 'page_count', 'file_size',
+        )
 
     def _evidence_envelopes(self):
         return self.envelope_id
@@ -83,9 +85,13 @@ class CloudStampDocument(models.Model):
         return {'name': self.name, 'sequence': self.sequence,
                 'original_file': base64.b64encode(read_field_bytes(self, 'original_file'))}
 
-    def _current_pdf(self):
+    def _current_field(self):
+        """The field holding the newest version of this PDF."""
         self.ensure_one()
-        return read_field_bytes(self, 'signed_file') or read_field_bytes(self, 'original_file')
+        return 'signed_file' if field_attachments(self, 'signed_file') else 'original_file'
+
+    def _current_pdf(self):
+        return read_field_bytes(self, self._current_field())
 
     def _signed_attachments(self):
         """The stored signed files, in document order, named after the upload."""

@@ -3,9 +3,11 @@ import secrets
 from datetime import timedelta
 
 from odoo import Command, _, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 
-from ..engine import PreflightRefusal, RefusalCode
+from odoo.addons.base.models.res_partner import _lang_get
+
+from cloudstamp_engine import PreflightRefusal, RefusalCode
 from ..tools import field_attachments, read_field_bytes, write_field_bytes
 from ..tools.emails import single_email
 
@@ -18,8 +20,17 @@ _ROUND_END_EVENTS = {'declined': 'declined', 'revision': 'revision_requested',
 _FINAL_EVENTS = dict(_ROUND_END_EVENTS, completed='completed')
 # What may still happen after the final event: a link opening the final PDFs.
 _ACCESS_EVENTS = ('notified', 'code_failed', 'locked', 'unlocked')
-_ROUND_END_TEMPLATES = {'declined': 'cloudstamp_sign.mail_template_declined',
-                        'revision': 'cloudstamp_sign.mail_template_revision'}
+# Ends a recipient caused: the notice to the sender and to earlier parties.
+_ROUND_END_NOTICES = {
+    'declined': ('cloudstamp_sign.mail_template_declined', 'cloudstamp_sign.mt_envelope_declined'),
+    'revision': ('cloudstamp_sign.mail_template_revision', 'cloudstamp_sign.mt_envelope_revision'),
+}
+# State changes followers hear of through tracking.
+_TRACKED_STATE_SUBTYPES = {
+    'sent': 'cloudstamp_sign.mt_envelope_sent',
+    'completed': 'cloudstamp_sign.mt_envelope_completed',
+    'expired': 'cloudstamp_sign.mt_envelope_expired',
+}
 
 
 def _new_document_ref():
@@ -37,10 +48,6 @@ class CloudStampEnvelope(models.Model):
     _order = 'id desc'
     _check_company_auto = True
 
-    _workflow_fields = (
-        'document_ref', 'state', 'current_recipient_id', 'sent_date', 'completed_date',
-        'end_reason', 'revised_from_id', 'certificate_file', 'trail_head',
-    )
 
     name = fields.Char('Title', required=True, tracking=True)
     document_ref = fields.Char(
@@ -58,12 +65,11 @@ class CloudStampEnvelope(models.Model):
         help='Receive only the final PDFs when every party has agreed.')
     message = fields.Text('Message')
     lang = fields.Selection(
-        [('ja_JP', '日本語'), ('en_US', 'English')], string='Language',
-        default=lambda self: 'ja_JP' if (self.env.lang or self.env.user.lang or '').startswith('ja')
-        else 'en_US')
+        _lang_get, string='Language', default=lambda self: self.env.lang or 'en_US',
+        help='The language of the mails to CC people.')
     expiry_date = fields.Datetime(
         'Expires On', copy=False,
-        default=lambda self: fields.Datetime.now() + timedelta(days=self._default_expiry_days()))
+        default=lambda self: fields.Datetime.now() + timedelta(days=self.env.company.cloudstamp_expiry_days))
     state = fields.Selection(
         [
             ('draft', 'Draft'),
@@ -106,6 +112,12 @@ class CloudStampEnvelope(models.Model):
                 vals['user_id'] = self.env.uid
         return super().create(vals_list)
 
+    def _get_workflow_fields(self):
+        return super()._get_workflow_fields() + (
+            'document_ref', 'state', 'current_recipient_id', 'sent_date', 'completed_date',
+            'end_reason', 'revised_from_id', 'certificate_file', 'trail_head',
+        )
+
     def _evidence_envelopes(self):
         return self
 
@@ -118,13 +130,6 @@ class CloudStampEnvelope(models.Model):
     @api.model
     def _evidence_envelopes_of(self, vals_list):
         return self.browse()
-
-    @api.model
-    def _default_expiry_days(self):
-        return int(self.env['ir.config_parameter'].sudo().get_param('cloudstamp.expiry_days', 10))
-
-    def _link_validity_days(self):
-        return int(self.env['ir.config_parameter'].sudo().get_param('cloudstamp.link_days', 10))
 
     @api.depends('document_ref')
     def _compute_certificate_filename(self):
@@ -170,6 +175,8 @@ class CloudStampEnvelope(models.Model):
             raise UserError(_('Add at least one PDF.'))
         if not self.recipient_ids:
             raise UserError(_('Add at least one recipient.'))
+        if not self.env['cloudstamp.recipient']._links_available():
+            self.recipient_ids[:1]._new_link()  # says what is missing
         for partner in self.cc_partner_ids:
             if not single_email(partner.email or ''):
                 raise UserError(_('The CC contact %(name)s needs exactly one valid email address '
@@ -179,6 +186,8 @@ class CloudStampEnvelope(models.Model):
     def _send(self, actor, actor_name):
         self.document_ids._sign_all(actor, 'send', actor_name=actor_name,
                                     page_note=self._page_note())
+        # The sender hears of what follows, even when an administrator prepared it.
+        self.message_subscribe(partner_ids=self.user_id.partner_id.ids)
         first = self.recipient_ids[0]  # _order: sequence, then id
         self.write({'state': 'sent', 'sent_date': fields.Datetime.now(),
                     'current_recipient_id': first.id})
@@ -199,9 +208,7 @@ class CloudStampEnvelope(models.Model):
 
     def _remind(self, actor):
         recipient = self.current_recipient_id
-        if recipient.locked:
-            raise UserError(_('The link of %s is locked: check the access code with them, '
-                              'then use "Unlock" on their line.', recipient.email))
+        recipient._check_may_be_reminded()
         recipient._notify('cloudstamp_sign.mail_template_reminder')
         self._log_event('reminded', actor, {'recipient': recipient.email})
 
@@ -339,27 +346,41 @@ class CloudStampEnvelope(models.Model):
         envelope.write({'state': state, 'end_reason': reason or False, 'current_recipient_id': False})
         self._log_event(_ROUND_END_EVENTS[state], actor or (recipient and recipient.email) or 'cloudstamp',
                         details, request_info, anchor=True)
-        template = _ROUND_END_TEMPLATES.get(state)
-        if template:
-            envelope._post_sender_notice(template, recipient)
+        notice = _ROUND_END_NOTICES.get(state)
+        if notice:
+            template_xmlid, subtype_xmlid = notice
+            envelope._post_sender_notice(template_xmlid, recipient, subtype_xmlid)
             earlier = envelope.recipient_ids.filtered(
                 lambda r: r.state in ('agreed', 'forwarded') and r != recipient)
             for other in earlier:
-                self.env.ref(template).sudo().with_context(actor=recipient).send_mail(
+                self.env.ref(template_xmlid).sudo().with_context(actor=recipient, lang=other.lang).send_mail(
                     envelope.id, email_values={'email_to': other.email, 'recipient_ids': []},
                     email_layout_xmlid='mail.mail_notification_light')
-        sender_side = self._sender_side()
-        states = dict(self._fields['state']._description_selection(sender_side.env))
-        sender_side.message_post(body=sender_side.env._('%(state)s: %(reason)s', state=states[state], reason=reason))
+        else:
+            sender_side = self._sender_side()
+            states = dict(self._fields['state']._description_selection(sender_side.env))
+            sender_side.message_post(body=sender_side.env._('%(state)s: %(reason)s', state=states[state],
+                                                            reason=reason))
 
-    def _post_sender_notice(self, template_xmlid, recipient):
+    def _track_subtype(self, init_values):
+        self.ensure_one()
+        if 'state' in init_values and self.state in _TRACKED_STATE_SUBTYPES:
+            return self.env.ref(_TRACKED_STATE_SUBTYPES[self.state])
+        return super()._track_subtype(init_values)
+
+    def _post_sender_notice(self, template_xmlid, recipient, subtype_xmlid):
+        """Tell the sender and the followers what a recipient did, in the
+        sender's language: the notice is posted in the chatter and mailed to
+        the followers of ``subtype_xmlid``; the sender gets a to-do."""
         self.ensure_one()
         sender_side = self._sender_side()
         template = self.env.ref(template_xmlid).sudo().with_context(lang=sender_side.env.lang)
-        template.with_context(actor=recipient).send_mail(
-            self.id, email_layout_xmlid='mail.mail_notification_light')
-        sender_side.message_post(body=sender_side.env._(
-            '%(name)s <%(email)s>: %(what)s', name=recipient.name, email=recipient.email, what=template.name))
+        # Written by OdooBot from the template's address, never by the sender:
+        # Odoo does not notify a message's author.
+        sender_side.with_context(actor=recipient).message_post_with_source(
+            template, subtype_xmlid=subtype_xmlid, email_layout_xmlid='mail.mail_notification_light',
+            author_id=self.env.ref('base.partner_root').id,
+            email_from=template._render_field('email_from', self.ids)[self.id])
         # The notice above is the sender's mail; Odoo's "activity assigned" mail would repeat it.
         sender_side.with_context(mail_activity_quick_update=True).activity_schedule(
             'mail.mail_activity_data_todo', user_id=self.user_id.id, summary=template.name)
@@ -416,10 +437,10 @@ class CloudStampEnvelope(models.Model):
 
     @api.model
     def _cron_remind(self):
-        days = int(self.env['ir.config_parameter'].sudo().get_param('cloudstamp.remind_after_days', 3))
-        threshold = fields.Datetime.now() - timedelta(days=days)
-        due = self.sudo().search([('state', '=', 'sent'), ('current_recipient_id.locked', '=', False)])
-        due = due.filtered(lambda e: (e._last_notice_time() or threshold) < threshold)
+        now = fields.Datetime.now()
+        due = self.sudo().search([('state', '=', 'sent')]).filtered(
+            lambda e: e.current_recipient_id._may_be_reminded()
+            and e._last_notice_time() < now - timedelta(days=e.company_id.cloudstamp_remind_after_days))
         due._each_isolated('remind', lambda e: e._remind(e._sender_actor()))
 
     def _last_notice_time(self):

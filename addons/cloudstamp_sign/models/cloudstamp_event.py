@@ -5,7 +5,7 @@ import json
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
-from ..engine import read_timestamp_token
+from cloudstamp_engine import read_timestamp_token
 
 
 class CloudStampEvent(models.Model):

@@ -9,8 +9,8 @@ class CloudStampEvidenceMixin(models.AbstractModel):
     access rules allow can be written. So envelopes, their files and their
     recipients refuse, for every user (administrators included):
 
-    - the workflow's own fields (``_workflow_fields``): states, times,
-      hashes, tokens, signed files;
+    - the workflow's own fields (``_get_workflow_fields()``, which each
+      addon extends with its own): states, times, hashes, tokens, signed files;
     - changing the fields in ``_write_once_fields`` (the envelope a file or
       recipient belongs to);
     - any change, creation or deletion once the envelope has left draft.
@@ -21,8 +21,11 @@ class CloudStampEvidenceMixin(models.AbstractModel):
     _name = 'cloudstamp.evidence.mixin'
     _description = 'CloudStamp Evidence Guard'
 
-    _workflow_fields = ()
     _write_once_fields = ()
+
+    def _get_workflow_fields(self):
+        """The fields only the workflow writes."""
+        return ()
 
     def _evidence_envelopes(self):
         """The envelopes whose state decides whether ``self`` may change."""
@@ -50,13 +53,14 @@ class CloudStampEvidenceMixin(models.AbstractModel):
     @api.model_create_multi
     def create(self, vals_list):
         if not self.env.su:
-            self._refuse_protected_fields({field for vals in vals_list for field in vals}, self._workflow_fields)
+            self._refuse_protected_fields({field for vals in vals_list for field in vals},
+                                          self._get_workflow_fields())
             self._refuse_unless_draft(self._evidence_envelopes_of(vals_list))
         return super().create(vals_list)
 
     def write(self, vals):
         if not self.env.su:
-            self._refuse_protected_fields(vals, self._workflow_fields + self._write_once_fields)
+            self._refuse_protected_fields(vals, self._get_workflow_fields() + self._write_once_fields)
             self._refuse_unless_draft(self._evidence_envelopes())
         return super().write(vals)
 

@@ -4,7 +4,7 @@ import threading
 from odoo import _, api, models
 from odoo.exceptions import UserError
 
-from ..engine import (
+from cloudstamp_engine import (
     DocumentSigner,
     EmbeddedTimeStamper,
     HttpTsaConfig,
@@ -18,7 +18,7 @@ from ..engine import (
     verify_pdf,
     verify_timestamp_token,
 )
-from ..engine.config import MB
+from cloudstamp_engine.config import MB
 
 _logger = logging.getLogger(__name__)
 

@@ -14,13 +14,11 @@ class ResConfigSettings(models.TransientModel):
     cloudstamp_max_send_mb = fields.Float(
         'Maximum size per send (MB)', default=8,
         config_parameter='cloudstamp.max_send_mb')
+    # Business defaults belong to each company; technical limits to the database.
     cloudstamp_expiry_days = fields.Integer(
-        'Default expiry (days)', default=10, config_parameter='cloudstamp.expiry_days')
-    cloudstamp_link_days = fields.Integer(
-        'Link validity (days)', default=10, config_parameter='cloudstamp.link_days')
+        'Default expiry (days)', related='company_id.cloudstamp_expiry_days', readonly=False)
     cloudstamp_remind_after_days = fields.Integer(
-        'Remind after (days)', default=3, config_parameter='cloudstamp.remind_after_days',
-        help='The reminder cron mails a new link to a recipient who has not acted for this long.')
+        'Remind after (days)', related='company_id.cloudstamp_remind_after_days', readonly=False)
     cloudstamp_tsa_url = fields.Char(
         'Time Stamping Authority URL', config_parameter='cloudstamp.tsa_url',
         help='An RFC 3161 TSA. Leave empty to use the built-in TSA.')

@@ -1,6 +1,5 @@
 from . import (
     test_filestore,
-    test_access_code,
     test_addresses,
     test_envelope_evidence,
     test_evidence_guard,

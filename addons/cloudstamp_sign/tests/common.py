@@ -2,7 +2,7 @@ import base64
 
 from odoo.tests import TransactionCase, new_test_user
 
-from ..engine.tests.pdf_samples import contract_pdf
+from cloudstamp_engine_testing.pdf_samples import contract_pdf
 
 RECIPIENT = {'name': '佐藤 一郎', 'email': 'sato@partner.example'}
 

@@ -1,17 +1,19 @@
 import base64
 import threading
 from contextlib import closing
+from datetime import timedelta
 from unittest.mock import patch
 
 import psycopg2
+from freezegun import freeze_time
 
-from odoo import SUPERUSER_ID, api
+from odoo import SUPERUSER_ID, api, fields
 from odoo.exceptions import AccessError, UserError
 from odoo.sql_db import db_connect
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from ..engine.tests.pdf_samples import contract_pdf
+from cloudstamp_engine_testing.pdf_samples import contract_pdf
 from .common import RECIPIENT, CloudStampCase, finalize, make_envelope, ready_to_agree
 
 
@@ -163,20 +165,30 @@ class TestConcurrentAgreement(CloudStampCase):
 @tagged('post_install', '-at_install')
 class TestCrons(CloudStampCase):
 
-    def test_reminder_cron_follows_the_setting_and_replaces_the_link(self):
+    def test_reminder_cron_follows_the_company_delay_and_replaces_the_link(self):
+        self.env.company.cloudstamp_remind_after_days = 3
         envelope = make_envelope(self.env)
         envelope.action_send()
         recipient = envelope.current_recipient_id
         old_hash = recipient.sudo().token_hash
-        settings = self.env['res.config.settings']
-        settings.create({'cloudstamp_remind_after_days': 3}).execute()
-        self.env['cloudstamp.envelope']._cron_remind()
-        self.assertEqual(recipient.sudo().token_hash, old_hash)  # notified just now: not due
-        # a negative delay makes every waiting recipient due
-        settings.create({'cloudstamp_remind_after_days': -1}).execute()
-        self.env['cloudstamp.envelope']._cron_remind()
+        sent = fields.Datetime.now()
+        with freeze_time(sent + timedelta(days=2, hours=23)):
+            self.env['cloudstamp.envelope']._cron_remind()
+        self.assertEqual(recipient.sudo().token_hash, old_hash)  # not due yet
+        with freeze_time(sent + timedelta(days=3, hours=1)):
+            self.env['cloudstamp.envelope']._cron_remind()
         self.assertNotEqual(recipient.sudo().token_hash, old_hash)
         self.assertIn('reminded', envelope.event_ids.mapped('event_type'))
+
+    def test_business_defaults_are_per_company_and_checked(self):
+        self.env.company.cloudstamp_expiry_days = 30
+        envelope = make_envelope(self.env)
+        self.assertAlmostEqual(envelope.expiry_date, fields.Datetime.now() + timedelta(days=30),
+                               delta=timedelta(minutes=1))
+        with self.assertRaises(psycopg2.errors.CheckViolation), mute_logger('odoo.sql_db'):
+            with self.env.cr.savepoint():
+                self.env.company.cloudstamp_remind_after_days = -1
+                self.env.company.flush_recordset()
 
     def test_finalizing_waits_out_a_tsa_outage(self):
         recipient = ready_to_agree(make_envelope(self.env))
@@ -198,7 +210,6 @@ class TestCrons(CloudStampCase):
     def test_one_failing_envelope_does_not_stop_a_cron(self):
         broken, fine = make_envelope(self.env), make_envelope(self.env)
         (broken | fine).action_send()
-        (broken | fine).sudo().write({'expiry_date': '2000-01-01 00:00:00'})
         Envelope = type(self.env['cloudstamp.envelope'])
         original = Envelope._end_round
 
@@ -209,24 +220,17 @@ class TestCrons(CloudStampCase):
 
         with patch.object(Envelope, '_end_round', end_round), mute_logger(
                 'odoo.addons.cloudstamp_sign.models.cloudstamp_envelope'):
-            self.env['cloudstamp.envelope']._cron_expire()
+            with freeze_time(max((broken | fine).mapped('expiry_date')) + timedelta(hours=1)):
+                self.env['cloudstamp.envelope']._cron_expire()
         self.assertEqual((broken.state, fine.state), ('sent', 'expired'))
         self.assertEqual(broken._verify_trail(), '')
-
-    def test_reminders_skip_locked_links(self):
-        locked, waiting = make_envelope(self.env), make_envelope(self.env)
-        (locked | waiting).action_send()
-        locked.current_recipient_id.sudo().locked = True
-        self.env['res.config.settings'].create({'cloudstamp_remind_after_days': -1}).execute()
-        self.env['cloudstamp.envelope']._cron_remind()
-        self.assertNotIn('reminded', locked.event_ids.mapped('event_type'))
-        self.assertIn('reminded', waiting.event_ids.mapped('event_type'))
 
     def test_expiry_cron_only_touches_overdue_waiting_envelopes(self):
         overdue, current = make_envelope(self.env), make_envelope(self.env)
         (overdue | current).action_send()
-        overdue.expiry_date = '2000-01-01 00:00:00'
-        self.env['cloudstamp.envelope']._cron_expire()
+        overdue.expiry_date = fields.Datetime.now() + timedelta(days=1)
+        with freeze_time(fields.Datetime.now() + timedelta(days=2)):
+            self.env['cloudstamp.envelope']._cron_expire()
         self.assertEqual((overdue.state, current.state), ('expired', 'sent'))
         self.assertEqual(overdue._verify_trail(), '')
 

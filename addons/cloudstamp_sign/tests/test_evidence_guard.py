@@ -9,7 +9,7 @@ from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 
-from ..engine.tests.pdf_samples import contract_pdf
+from cloudstamp_engine_testing.pdf_samples import contract_pdf
 from .common import CloudStampCase, make_envelope, new_sender, ready_to_agree
 
 REFUSED = AccessError

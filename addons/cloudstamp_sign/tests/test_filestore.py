@@ -15,7 +15,7 @@ from odoo import SUPERUSER_ID, api
 from odoo.sql_db import db_connect
 from odoo.tests import tagged
 
-from ..engine.tests.pdf_samples import contract_pdf
+from cloudstamp_engine_testing.pdf_samples import contract_pdf
 from ..tools import read_field_bytes, write_field_bytes
 from .common import CloudStampCase, make_envelope
 

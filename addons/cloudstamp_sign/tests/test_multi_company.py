@@ -4,7 +4,7 @@ its own name (issue 7 §5)."""
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
-from ..engine import Verdict
+from cloudstamp_engine import Verdict
 from .common import CloudStampCase, finalize, make_envelope, new_sender, ready_to_agree
 
 MODELS = ('cloudstamp.envelope', 'cloudstamp.document', 'cloudstamp.recipient', 'cloudstamp.event')

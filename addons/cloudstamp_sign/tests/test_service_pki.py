@@ -10,10 +10,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
-from ..engine import Rfc3161HttpServer, Verdict, generate_service_pki
+from cloudstamp_engine import Verdict, generate_service_pki
 from ..tools import master_key
-from ..engine.tests.checkers import assert_pdfsig_accepts
-from ..engine.tests.pdf_samples import contract_pdf
+from cloudstamp_engine_testing.checkers import assert_pdfsig_accepts
+from cloudstamp_engine_testing.pdf_samples import contract_pdf
+from cloudstamp_engine_testing.tsa_server import Rfc3161HttpServer
 from .common import CloudStampCase
 
 

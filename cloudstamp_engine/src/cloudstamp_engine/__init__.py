@@ -1,0 +1,56 @@
+"""CloudStamp signing engine: preflight, PAdES signing, time stamping, verification.
+
+A plain Python package: it imports nothing from Odoo, so it can be tested and
+benchmarked on its own. The Odoo addon ``cloudstamp_sign`` wraps it in its
+``models/``; test helpers live apart, in ``cloudstamp_engine_testing``.
+"""
+
+from .config import (
+    HttpTsaConfig,
+    PreflightLimits,
+    SignatureAction,
+    SignatureRequest,
+    SigningOptions,
+)
+from .errors import (
+    CloudStampEngineError,
+    KeyMaterialError,
+    PreflightRefusal,
+    RefusalCode,
+    SigningError,
+    TimestampError,
+)
+from .pki import (
+    ServicePki,
+    SigningIdentity,
+    certificates_to_pem,
+    generate_service_pki,
+    is_self_signed,
+    load_pem_certificates,
+)
+from .preflight import PreflightResult, preflight, preflight_send
+from .signing import DocumentSigner
+from .timestamps import EmbeddedTimeStamper, http_timestamper
+from .verify import (
+    SignatureReport,
+    TimestampCheck,
+    TimestampClaim,
+    Verdict,
+    VerificationReport,
+    async_verify_timestamp_token,
+    read_timestamp_token,
+    verify_pdf,
+    verify_timestamp_token,
+)
+
+__all__ = [
+    'CloudStampEngineError', 'DocumentSigner', 'EmbeddedTimeStamper',
+    'HttpTsaConfig', 'KeyMaterialError', 'PreflightLimits', 'PreflightRefusal',
+    'PreflightResult', 'RefusalCode', 'ServicePki',
+    'SignatureAction', 'SignatureReport', 'SignatureRequest', 'SigningError',
+    'SigningIdentity', 'SigningOptions', 'TimestampCheck', 'TimestampClaim', 'TimestampError',
+    'Verdict', 'VerificationReport', 'async_verify_timestamp_token',
+    'certificates_to_pem', 'generate_service_pki', 'http_timestamper',
+    'is_self_signed', 'load_pem_certificates', 'preflight', 'preflight_send', 'read_timestamp_token',
+    'verify_pdf', 'verify_timestamp_token',
+]
