@@ -65,7 +65,7 @@ class CloudStampEnvelope(models.Model):
         help='Receive only the final PDFs when every party has agreed.')
     message = fields.Text('Message')
     lang = fields.Selection(
-        _lang_get, string='Language', default=lambda self: self.env.lang or 'en_US',
+        _lang_get, string='Language', default=lambda self: self.env.lang or self.env.user.lang or 'en_US',
         help='The language of the mails to CC people.')
     expiry_date = fields.Datetime(
         'Expires On', copy=False,

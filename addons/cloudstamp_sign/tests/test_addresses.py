@@ -4,7 +4,7 @@ is bounded (security review finding 8, issue 7 §2)."""
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
-from .common import CloudStampCase, finalize, make_envelope, ready_to_agree
+from .common import CloudStampCase, finalize, make_envelope, new_sender, ready_to_agree
 
 BAD_ADDRESSES = (
     'a@b.example\r\nBcc: evil@example.test',
@@ -73,3 +73,13 @@ class TestAddresses(CloudStampCase):
         partner.email = 'legal@cloudstamp.example'
         envelope.action_send()
         self.assertEqual(envelope.state, 'sent')
+
+
+@tagged('post_install', '-at_install')
+class TestEnvelopeLanguage(CloudStampCase):
+
+    def test_an_envelope_created_over_rpc_speaks_its_senders_language(self):
+        """XML-RPC calls carry no context: the sender's own language applies."""
+        sender = new_sender(self.env, 'tanaka@cloudstamp.example', lang='ja_JP')
+        envelope = make_envelope(self.env(user=sender, context={}))
+        self.assertEqual(envelope.lang, 'ja_JP')
