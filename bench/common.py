@@ -253,7 +253,7 @@ class Sender:
                         recipients: list[tuple[str, str]]) -> int:
         return self.call('cloudstamp.envelope', 'create', {
             'name': title,
-            'document_ids': [(0, 0, {'name': f'doc{i}.pdf',
+            'file_ids': [(0, 0, {'name': f'doc{i}.pdf',
                                      'original_file': base64.b64encode(data).decode()})
                              for i, data in enumerate(files)],
             'recipient_ids': [(0, 0, {'name': name, 'email': address, 'sequence': i})

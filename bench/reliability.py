@@ -467,7 +467,7 @@ class Bench:
     def signatures(self, envelope_id: int) -> tuple[list[list[str]], list[str]]:
         """Per PDF (signed_file, over XML-RPC) the actions of its signatures,
         and any problem the engine's verify_pdf finds with them."""
-        documents = self.sender.call('cloudstamp.document', 'search_read',
+        documents = self.sender.call('cloudstamp.envelope.file', 'search_read',
                                      [('envelope_id', '=', envelope_id)], ['name', 'signed_file'])
         actions, problems = [], []
         for document in sorted(documents, key=lambda d: d['id']):
@@ -814,13 +814,13 @@ INSPECT_COPY = '''
 import base64, json, os
 from pathlib import Path
 out = Path(os.environ['RELIABILITY_OUT'])
-root = env['cloudstamp.certificate'].sudo().search([('role', '=', 'root')], limit=1)
+root = env['cloudstamp.pki.certificate'].sudo().search([('role', '=', 'root')], limit=1)
 report = {'root_ca': root.certificate_pem, 'envelopes': []}
 for envelope in env['cloudstamp.envelope'].search([('state', '=', 'completed')]):
     params = envelope.action_verify_trail()['params']
     files = []
-    for name, data in [(d.name, d.signed_file) for d in envelope.document_ids] + [
-            ('certificate', envelope.certificate_file)]:
+    for name, data in [(d.name, d.signed_file) for d in envelope.file_ids] + [
+            ('certificate', envelope.agreement_certificate_file)]:
         path = out / f'{envelope.id}-{len(files)}.pdf'
         path.write_bytes(base64.b64decode(data or b''))
         files.append([f'envelope {envelope.id} {name}', str(path)])

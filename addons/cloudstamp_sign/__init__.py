@@ -1,4 +1,4 @@
-from . import controllers, models, tools, wizard
+from . import controllers, models, report, tools, wizard
 
 
 def _cloudstamp_post_init(env):
@@ -7,7 +7,7 @@ def _cloudstamp_post_init(env):
     the address links are built from, and install Japanese, the language of
     most recipients, with its translations."""
     for company in env['res.company'].search([]):
-        env['cloudstamp.certificate']._ensure_service_pki(company)
+        env['cloudstamp.pki.certificate']._ensure_service_pki(company)
     # Odoo rewrites web.base.url whenever an administrator logs in, from
     # whatever address they used (http://localhost:8069…); links mailed to
     # recipients must not follow that.

@@ -34,7 +34,7 @@ def probe(env: api.Environment) -> dict:
         return result
     envelope = env['cloudstamp.envelope'].create({
         'name': 'Probe',
-        'document_ids': [odoo.Command.create({'name': 'probe.pdf',
+        'file_ids': [odoo.Command.create({'name': 'probe.pdf',
                                               'original_file': base64.b64encode(contract_pdf('probe'))})],
         'recipient_ids': [odoo.Command.create({'name': 'Probe', 'email': 'probe@client.example'})],
     })

@@ -105,7 +105,7 @@ DECISIONS = {
         **dict.fromkeys(SEARCHES | DRAFTING | ACTIVITIES | {'message_new', 'message_process'}, SENDERS),
         **dict.fromkeys(READS | ENVELOPE_SENDER_ACTIONS | CHATTER | {'copy'}, OWNER_ADMIN),
     },
-    'cloudstamp.document': {**dict.fromkeys(SEARCHES | DRAFTING, SENDERS), **dict.fromkeys(READS, OWNER_ADMIN)},
+    'cloudstamp.envelope.file': {**dict.fromkeys(SEARCHES | DRAFTING, SENDERS), **dict.fromkeys(READS, OWNER_ADMIN)},
     'cloudstamp.recipient': {**dict.fromkeys(SEARCHES | DRAFTING, SENDERS),
                              **dict.fromkeys(READS | {'action_unlock'}, OWNER_ADMIN)},
     'cloudstamp.event': {**dict.fromkeys(SEARCHES, SENDERS), **dict.fromkeys(READS, OWNER_ADMIN)},
@@ -116,9 +116,8 @@ DECISIONS = {
     },
     'cloudstamp.access.failure': dict.fromkeys(SEARCHES | READS, ADMIN),
     # Key material, the signing service, the renderer and the guard: nobody.
-    'cloudstamp.certificate': {},
+    'cloudstamp.pki.certificate': {},
     'cloudstamp.signing.service': {},
-    'cloudstamp.certificate.report': {},
     'cloudstamp.evidence.mixin': {},
     # CloudStamp's public methods on Odoo's own models:
     'res.config.settings': {
@@ -204,7 +203,7 @@ class TestRpcSurface(HttpCase):
         owner_env = env(user=cls.users['owner'])
         cls.envelope = owner_env['cloudstamp.envelope'].create({
             'name': '秘密保持契約書',
-            'document_ids': [Command.create({'name': 'nda.pdf',
+            'file_ids': [Command.create({'name': 'nda.pdf',
                                              'original_file': base64.b64encode(contract_pdf())})],
             'recipient_ids': [Command.create({'name': 'Sato', 'email': 'sato@partner.example',
                                               'access_code': 'Sakura2026'})],
@@ -223,19 +222,18 @@ class TestRpcSurface(HttpCase):
         failures = env['cloudstamp.access.failure']
         failures._record('203.0.113.1', 'token')
         signed = env['ir.attachment'].sudo().search([
-            ('res_model', '=', 'cloudstamp.document'), ('res_id', '=', cls.envelope.document_ids.id),
+            ('res_model', '=', 'cloudstamp.envelope.file'), ('res_id', '=', cls.envelope.file_ids.id),
             ('res_field', '=', 'signed_file')])
         cls.targets = {
             'cloudstamp.envelope': cls.envelope,
-            'cloudstamp.document': cls.envelope.document_ids,
+            'cloudstamp.envelope.file': cls.envelope.file_ids,
             'cloudstamp.recipient': cls.envelope.recipient_ids,
             'cloudstamp.event': cls.envelope.sudo().event_ids[:1],
             'cloudstamp.verify.wizard': cls.wizard,
             'cloudstamp.access.failure': failures.sudo().search([], limit=1),
-            'cloudstamp.certificate': env['cloudstamp.certificate']._current('signer'),
+            'cloudstamp.pki.certificate': env['cloudstamp.pki.certificate']._current('signer'),
             # Abstract: no records, but RPC passes whatever ids it is given.
             'cloudstamp.signing.service': env['cloudstamp.signing.service'].browse(1),
-            'cloudstamp.certificate.report': env['cloudstamp.certificate.report'].browse(1),
             'cloudstamp.evidence.mixin': env['cloudstamp.evidence.mixin'].browse(1),
             'res.config.settings': env(user=cls.users['admin'])['res.config.settings'].create({}),
             'ir.attachment': signed,
@@ -244,13 +242,13 @@ class TestRpcSurface(HttpCase):
         event = cls.targets['cloudstamp.event']
         # What must never appear in an answer to someone who may not see it.
         cls.secrets = ('秘密保持契約書', cls.envelope.document_ref, 'sato@partner.example', 'nda.pdf',
-                       event.event_hash, cls.targets['cloudstamp.certificate'].sudo().private_key_ciphertext[:40])
+                       event.event_hash, cls.targets['cloudstamp.pki.certificate'].sudo().private_key_ciphertext[:40])
 
     def evidence(self):
         envelope = self.envelope.sudo()
         envelope.invalidate_recordset()
         return (envelope.state, envelope.name, envelope.trail_head, len(envelope.event_ids),
-                envelope.document_ids._current_hashes(), envelope.document_ids._verify_stored(),
+                envelope.file_ids._current_hashes(), envelope.file_ids._verify_stored(),
                 envelope.recipient_ids.mapped('state'),
                 envelope.recipient_ids.mapped('email'), envelope.recipient_ids.mapped('terms_accepted_at'),
                 envelope.recipient_ids.sudo().mapped('token_hash'), envelope.recipient_ids.mapped('locked'),
@@ -356,7 +354,7 @@ class TestRpcSurface(HttpCase):
         if (model._name, method) == ('ir.attachment', 'create'):
             # an attachment that would pose as the signed PDF
             return [[{'name': 'x.pdf', 'datas': base64.b64encode(b'%PDF-1.4').decode(),
-                      'res_model': 'cloudstamp.document', 'res_id': self.envelope.document_ids.id,
+                      'res_model': 'cloudstamp.envelope.file', 'res_id': self.envelope.file_ids.id,
                       'res_field': 'signed_file'}]], {}
         function = getattr(type(model), method)
         ids = [] if getattr(function, '_api', None) else [model.ids]

@@ -101,8 +101,8 @@ class CloudStampRecipientPortal(http.Controller):
             'show_details': self._code_ok(recipient),
             'token': token,
             'base_path': f'/cloudstamp/r/{token}',
-            'viewer_src': lambda document: '/web/static/lib/pdfjs/web/viewer.html?file=' + quote(
-                f'/cloudstamp/r/{token}/document/{document.id}', safe=''),
+            'viewer_src': lambda file: '/web/static/lib/pdfjs/web/viewer.html?file=' + quote(
+                f'/cloudstamp/r/{token}/file/{file.id}', safe=''),
             **values,
         })
 
@@ -169,22 +169,22 @@ class CloudStampRecipientPortal(http.Controller):
         return recipient._may_view() and self._code_ok(recipient) and (
             recipient.envelope_id.state == 'completed' or recipient.terms_accepted_at)
 
-    @http.route('/cloudstamp/r/<string:token>/document/<int:document_id>',
+    @http.route('/cloudstamp/r/<string:token>/file/<int:file_id>',
                 type='http', auth='public', methods=['GET'])
     @with_recipient
-    def document(self, recipient, token, document_id, download=None, **kw):
-        document = recipient.envelope_id.document_ids.filtered(lambda d: d.id == document_id)
-        if not self._readable(recipient) or not document:
+    def file(self, recipient, token, file_id, download=None, **kw):
+        file = recipient.envelope_id.file_ids.filtered(lambda f: f.id == file_id)
+        if not self._readable(recipient) or not file:
             raise NotFound()
-        return self._pdf_response(document, document._current_field(), document.name, download)
+        return self._pdf_response(file, file._current_field(), file.name, download)
 
     @http.route('/cloudstamp/r/<string:token>/certificate', type='http', auth='public', methods=['GET'])
     @with_recipient
     def certificate(self, recipient, token, **kw):
         envelope = recipient.envelope_id
-        if not (self._readable(recipient) and envelope.state == 'completed' and envelope.certificate_file):
+        if not (self._readable(recipient) and envelope.state == 'completed' and envelope.agreement_certificate_file):
             raise NotFound()
-        return self._pdf_response(envelope, 'certificate_file', envelope.certificate_filename, True)
+        return self._pdf_response(envelope, 'agreement_certificate_file', envelope.agreement_certificate_filename, True)
 
     def _pdf_response(self, record, field_name, filename, download):
         stream = request.env['ir.binary']._get_stream_from(

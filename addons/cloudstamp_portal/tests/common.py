@@ -71,7 +71,7 @@ class CloudStampFlowCase(HttpCase):
         cls.sender = cls.env.ref('base.user_admin')
         cls.sender.write({'email': 'sales@cloudstamp.example', 'tz': 'Asia/Tokyo', 'lang': 'en_US'})
         cls.service = cls.env['cloudstamp.signing.service']
-        cls.root_pem = cls.env['cloudstamp.certificate']._current('root').certificate_pem.encode()
+        cls.root_pem = cls.env['cloudstamp.pki.certificate']._current('root').certificate_pem.encode()
 
     def setUp(self):
         super().setUp()
@@ -114,7 +114,7 @@ class CloudStampFlowCase(HttpCase):
         ]
         return self.env['cloudstamp.envelope'].with_user(self.sender).create({
             'name': values.pop('name', '業務委託契約書'),
-            'document_ids': files,
+            'file_ids': files,
             'recipient_ids': [(0, 0, dict(r, sequence=(i + 1) * 10)) for i, r in enumerate(recipients)],
             **values,
         })

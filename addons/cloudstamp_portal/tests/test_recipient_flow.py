@@ -22,7 +22,7 @@ class TestRecipientFlow(CloudStampFlowCase):
 
     def test_full_flow_with_three_recipients_one_of_whom_forwards(self):
         # As in production, every timestamp comes from a TSA over HTTP.
-        with Rfc3161HttpServer(self.env['cloudstamp.certificate']._identity('tsa')) as tsa:
+        with Rfc3161HttpServer(self.env['cloudstamp.pki.certificate']._identity('tsa')) as tsa:
             self.env['ir.config_parameter'].sudo().set_param('cloudstamp.tsa_url', tsa.url)
             self._full_flow()
         # 2 PDFs x (send, agree, forward, agree, agree) + the certificate
@@ -35,7 +35,7 @@ class TestRecipientFlow(CloudStampFlowCase):
         envelope.action_send()
         self.assertEqual(envelope.state, 'sent')
         # The document ID is printed on page 1 of every PDF, under the send signature
-        for document in envelope.document_ids:
+        for document in envelope.file_ids:
             self.assertIn(envelope.document_ref.encode(), base64.b64decode(document.signed_file))
 
         # A: access code, terms, documents, agree — in Japanese
@@ -45,8 +45,8 @@ class TestRecipientFlow(CloudStampFlowCase):
         token_a = self.link_in(mail)
         self.assertIn('アクセスコード', self.page(token_a).text)
         self.open_documents(token_a, code=A['access_code'])
-        document = envelope.document_ids[0]
-        pdf = self.url_open(f'/cloudstamp/r/{token_a}/document/{document.id}')
+        document = envelope.file_ids[0]
+        pdf = self.url_open(f'/cloudstamp/r/{token_a}/file/{document.id}')
         self.assertEqual(pdf.headers['Content-Type'], 'application/pdf')
         self.assertEqual(pdf.content, base64.b64decode(document.signed_file))
         self.post(token_a, 'agree')
@@ -86,7 +86,7 @@ class TestRecipientFlow(CloudStampFlowCase):
             self.assertTrue(any(name.endswith('_certificate.pdf') for name in names))
 
         # Evidence: five signatures in order, valid by pyHanko and by pdfsig
-        for document in envelope.document_ids:
+        for document in envelope.file_ids:
             data = base64.b64decode(document.signed_file)
             report = self.service._verify_pdf(data)
             self.assertEqual(report.verdict, Verdict.VALID, report.problems)
@@ -96,7 +96,7 @@ class TestRecipientFlow(CloudStampFlowCase):
             assert_pdfsig_accepts(data, self.root_pem, expected_count=5)
             self.assertEqual([h['action'] for h in document.revision_hashes],
                              ['upload', 'send', 'agree', 'forward', 'agree', 'agree'])
-        certificate = base64.b64decode(envelope.certificate_file)
+        certificate = base64.b64decode(envelope.agreement_certificate_file)
         report = self.service._verify_pdf(certificate)
         self.assertEqual(report.verdict, Verdict.VALID, report.problems)
         self.assertEqual(report.signatures[0].action, 'complete')
@@ -132,8 +132,8 @@ class TestRecipientFlow(CloudStampFlowCase):
         # Even the right code no longer opens it; the documents stay out of reach
         response = self.post(token, 'code', {'access_code': A['access_code']})
         self.assertIn('o_cloudstamp_locked', response.text)
-        document = envelope.document_ids[0]
-        self.assertEqual(self.url_open(f'/cloudstamp/r/{token}/document/{document.id}').status_code, 404)
+        document = envelope.file_ids[0]
+        self.assertEqual(self.url_open(f'/cloudstamp/r/{token}/file/{document.id}').status_code, 404)
         # The sender is told by mail and in the chatter
         mail = self.mail_to(self.deliver(), 'sales@cloudstamp.example')
         self.assertIn('locked', mail['Subject'])
@@ -188,8 +188,8 @@ class TestRecipientFlow(CloudStampFlowCase):
         self.assertEqual(revised.revised_from_id, envelope)
         self.assertEqual(revised.state, 'draft')
         self.assertNotEqual(revised.document_ref, envelope.document_ref)
-        self.assertEqual(revised.document_ids.mapped('original_sha256'),
-                         envelope.document_ids.mapped('original_sha256'))
+        self.assertEqual(revised.file_ids.mapped('original_sha256'),
+                         envelope.file_ids.mapped('original_sha256'))
         revised.action_send()
         token2 = self.new_link(C['email'])
         self.open_documents(token2)
@@ -212,7 +212,7 @@ class TestRecipientFlow(CloudStampFlowCase):
         self.assertNotIn('o_cloudstamp_agree', self.page(new).text)
         self.assertIn('o_cloudstamp_error', self.post(new, 'agree').text)
         self.assertEqual(len(self.service._verify_pdf(
-            base64.b64decode(envelope.document_ids.signed_file)).signatures), 1)
+            base64.b64decode(envelope.file_ids.signed_file)).signatures), 1)
         # an expired link (past its own expiry) is gone entirely
         envelope.recipient_ids.sudo().token_expiry = fields.Datetime.now() - timedelta(seconds=1)
         self.page(new, expect=404)
@@ -225,8 +225,8 @@ class TestRecipientFlow(CloudStampFlowCase):
         mails = self.deliver()
         token_c = self.link_in(self.mail_to(mails, C['email']))
         self.open_documents(token_c)
-        foreign = other.document_ids[0]
-        self.assertEqual(self.url_open(f'/cloudstamp/r/{token_c}/document/{foreign.id}').status_code, 404)
+        foreign = other.file_ids[0]
+        self.assertEqual(self.url_open(f'/cloudstamp/r/{token_c}/file/{foreign.id}').status_code, 404)
         self.page('x' * 43, expect=404)
         self.page(token_c[:-1] + ('A' if token_c[-1] != 'A' else 'B'), expect=404)
         # B's link for the other envelope cannot act on the first one
@@ -248,12 +248,12 @@ class TestRecipientFlow(CloudStampFlowCase):
         response = self.post(token_c, 'agree')
         self.assertIn('o_cloudstamp_error', response.text)
         self.assertIn('o_cloudstamp_closed', response.text)
-        signed = base64.b64decode(envelope.document_ids.signed_file)
+        signed = base64.b64decode(envelope.file_ids.signed_file)
         self.assertEqual(len(self.service._verify_pdf(signed).signatures), 2)
         with self.assertRaises(UserError):
             envelope.recipient_ids.filtered(lambda r: r.email == C['email'])._action_agree()
         self.assertEqual(len(self.service._verify_pdf(
-            base64.b64decode(envelope.document_ids.signed_file)).signatures), 2)
+            base64.b64decode(envelope.file_ids.signed_file)).signatures), 2)
 
     def test_hostile_form_data_is_refused_cleanly(self):
         envelope = self.make_envelope([dict(B, may_forward=False)])
@@ -270,7 +270,7 @@ class TestRecipientFlow(CloudStampFlowCase):
         self.assertEqual(len(envelope.end_reason), 2000)
         self.assertNotIn('<script>alert(1)</script>', response.text)
         # a document of the envelope by a made-up id
-        self.assertEqual(self.url_open(f'/cloudstamp/r/{token}/document/999999').status_code, 404)
+        self.assertEqual(self.url_open(f'/cloudstamp/r/{token}/file/999999').status_code, 404)
 
     def test_terms_of_use_come_from_settings(self):
         self.env['res.config.settings'].create({'cloudstamp_terms': '<p>Article 1 test terms</p>'}).execute()

@@ -64,14 +64,14 @@ class TestRecipientSecurity(CloudStampFlowCase):
     # -- finding 9: code, lock and state on every route ---------------------
     def test_a_completed_envelope_still_needs_the_access_code(self):
         envelope, token = self.complete(CODED)
-        document = envelope.document_ids
+        document = envelope.file_ids
         self.fresh_session()
-        self.assertEqual(self.url_open(f'/cloudstamp/r/{token}/document/{document.id}').status_code, 404)
+        self.assertEqual(self.url_open(f'/cloudstamp/r/{token}/file/{document.id}').status_code, 404)
         self.assertEqual(self.url_open(f'/cloudstamp/r/{token}/certificate').status_code, 404)
         self.assertIn('access_code', self.page(token).text)
         self.post(token, 'code', {'access_code': CODED['access_code']})
         self.assertIn('o_cloudstamp_completed', self.page(token).text)
-        self.assertEqual(self.url_open(f'/cloudstamp/r/{token}/document/{document.id}').content,
+        self.assertEqual(self.url_open(f'/cloudstamp/r/{token}/file/{document.id}').content,
                          document._current_pdf())
         self.assertEqual(self.url_open(f'/cloudstamp/r/{token}/certificate').status_code, 200)
 
@@ -84,7 +84,7 @@ class TestRecipientSecurity(CloudStampFlowCase):
         self.assertTrue(recipient.locked)
         self.post(token, 'code', {'access_code': CODED['access_code']})
         self.assertIn('o_cloudstamp_locked', self.page(token).text)
-        self.assertEqual(self.url_open(f'/cloudstamp/r/{token}/document/{envelope.document_ids.id}').status_code, 404)
+        self.assertEqual(self.url_open(f'/cloudstamp/r/{token}/file/{envelope.file_ids.id}').status_code, 404)
         self.assertEqual(self.url_open(f'/cloudstamp/r/{token}/certificate').status_code, 404)
         # the sender unlocks; the new link passes the code page
         recipient.with_user(self.sender).action_unlock()
@@ -134,7 +134,7 @@ class TestRecipientSecurity(CloudStampFlowCase):
         self.open_documents(token, code=CODED['access_code'])
         self.post(token, 'agree')
         self.finalize()
-        certificate = base64.b64decode(envelope.certificate_file)
+        certificate = base64.b64decode(envelope.agreement_certificate_file)
         text = ''.join(page.extract_text() for page in PdfReader(io.BytesIO(certificate)).pages)
         self.assertNotIn('203.0.113.5', text)
         self.assertIn('127.0.0.1', text)
@@ -201,12 +201,12 @@ class TestRecipientSecurity(CloudStampFlowCase):
 
     def test_links_do_not_reach_the_server_log(self):
         record = logging.LogRecord('werkzeug', logging.INFO, __file__, 1, '%s - - "%s" %s -',
-                                   ('127.0.0.1', 'GET /cloudstamp/r/SECRETtoken_-123/document/4 HTTP/1.1', '200'),
+                                   ('127.0.0.1', 'GET /cloudstamp/r/SECRETtoken_-123/file/4 HTTP/1.1', '200'),
                                    None)
         self.assertTrue(any(isinstance(f, RedactRecipientLinks) for f in logging.getLogger('werkzeug').filters))
         RedactRecipientLinks().filter(record)
         self.assertNotIn('SECRETtoken', record.getMessage())
-        self.assertIn('/cloudstamp/r/…/document/4', record.getMessage())
+        self.assertIn('/cloudstamp/r/…/file/4', record.getMessage())
 
     # -- finding 7: rate limits and addresses ---------------------------------
     def test_guessing_is_slowed_down_but_valid_links_still_open(self):

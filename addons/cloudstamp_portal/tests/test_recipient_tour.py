@@ -26,6 +26,6 @@ class TestRecipientTour(CloudStampFlowCase):
         self.assertEqual(envelope.state, 'finalizing')
         self.finalize()
         self.assertEqual(envelope.state, 'completed')
-        report = self.service._verify_pdf(base64.b64decode(envelope.document_ids.signed_file))
+        report = self.service._verify_pdf(base64.b64decode(envelope.file_ids.signed_file))
         self.assertEqual([s.actor for s in report.signatures],
                          ['sales@cloudstamp.example', 'yamada@client.example'])

@@ -7,7 +7,7 @@ class CloudStampController(http.Controller):
     @http.route('/cloudstamp/root_ca.crt', type='http', auth='user')
     def download_root_ca(self):
         """The current company's root CA, for users to trust in their PDF reader."""
-        root = request.env['cloudstamp.certificate']._current('root', request.env.company)
+        root = request.env['cloudstamp.pki.certificate']._current('root', request.env.company)
         if not root:
             raise request.not_found()
         return request.make_response(

@@ -1,6 +1,7 @@
 import logging
 import secrets
 from datetime import timedelta
+from pathlib import Path
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
@@ -8,6 +9,7 @@ from odoo.exceptions import UserError
 from odoo.addons.base.models.res_partner import _lang_get
 
 from cloudstamp_engine import PreflightRefusal, RefusalCode
+from ..report import agreement_certificate
 from ..tools import field_attachments, read_field_bytes, write_field_bytes
 from ..tools.emails import single_email
 
@@ -20,6 +22,8 @@ _ROUND_END_EVENTS = {'declined': 'declined', 'revision': 'revision_requested',
 _FINAL_EVENTS = dict(_ROUND_END_EVENTS, completed='completed')
 # What may still happen after the final event: a link opening the final PDFs.
 _ACCESS_EVENTS = ('notified', 'code_failed', 'locked', 'unlocked')
+# A recipient's own steps, whose IP addresses the certificate of agreement shows.
+_PARTY_STEPS = ('opened', 'terms_accepted', 'agreed', 'forwarded')
 # Ends a recipient caused: the notice to the sender and to earlier parties.
 _ROUND_END_NOTICES = {
     'declined': ('cloudstamp_sign.mail_template_declined', 'cloudstamp_sign.mt_envelope_declined'),
@@ -58,7 +62,7 @@ class CloudStampEnvelope(models.Model):
         tracking=True, check_company=True)
     company_id = fields.Many2one(
         'res.company', required=True, default=lambda self: self.env.company)
-    document_ids = fields.One2many('cloudstamp.document', 'envelope_id', 'Documents')
+    file_ids = fields.One2many('cloudstamp.envelope.file', 'envelope_id', 'Files')
     recipient_ids = fields.One2many('cloudstamp.recipient', 'envelope_id', 'Recipients')
     cc_partner_ids = fields.Many2many(
         'res.partner', string='CC (共有先)', check_company=True,
@@ -94,9 +98,9 @@ class CloudStampEnvelope(models.Model):
     trail_head = fields.Char(
         'Audit Trail Head', readonly=True, copy=False,
         help='SHA-256 of the newest audit event, written with each event.')
-    certificate_file = fields.Binary('Certificate of Agreement', attachment=True, readonly=True, copy=False)
-    certificate_filename = fields.Char(compute='_compute_certificate_filename')
-    document_count = fields.Integer(compute='_compute_counts')
+    agreement_certificate_file = fields.Binary('Certificate of Agreement', attachment=True, readonly=True, copy=False)
+    agreement_certificate_filename = fields.Char(compute='_compute_agreement_certificate_filename')
+    file_count = fields.Integer(compute='_compute_counts')
     recipient_count = fields.Integer(compute='_compute_counts')
 
     _sql_constraints = [
@@ -115,7 +119,7 @@ class CloudStampEnvelope(models.Model):
     def _get_workflow_fields(self):
         return super()._get_workflow_fields() + (
             'document_ref', 'state', 'current_recipient_id', 'sent_date', 'completed_date',
-            'end_reason', 'revised_from_id', 'certificate_file', 'trail_head',
+            'end_reason', 'revised_from_id', 'agreement_certificate_file', 'trail_head',
         )
 
     def _evidence_envelopes(self):
@@ -132,20 +136,20 @@ class CloudStampEnvelope(models.Model):
         return self.browse()
 
     @api.depends('document_ref')
-    def _compute_certificate_filename(self):
+    def _compute_agreement_certificate_filename(self):
         for envelope in self:
-            envelope.certificate_filename = f'{envelope.document_ref}_certificate.pdf'
+            envelope.agreement_certificate_filename = f'{envelope.document_ref}_certificate.pdf'
 
-    @api.depends('document_ids', 'recipient_ids')
+    @api.depends('file_ids', 'recipient_ids')
     def _compute_counts(self):
         for envelope in self:
-            envelope.document_count = len(envelope.document_ids)
+            envelope.file_count = len(envelope.file_ids)
             envelope.recipient_count = len(envelope.recipient_ids)
 
     def _check_send_size(self):
         limits = self.env['cloudstamp.signing.service']._preflight_limits()
         for envelope in self:
-            if sum(envelope.document_ids.mapped('file_size')) > limits.max_send_bytes:
+            if sum(envelope.file_ids.mapped('file_size')) > limits.max_send_bytes:
                 raise UserError(PreflightRefusal(
                     RefusalCode.SEND_TOO_LARGE, '', limits.max_send_bytes,
                 ).message(self.env.lang or 'en_US'))
@@ -171,7 +175,7 @@ class CloudStampEnvelope(models.Model):
         self.ensure_one()
         if self.state != 'draft':
             raise UserError(_('Only a draft can be sent.'))
-        if not self.document_ids:
+        if not self.file_ids:
             raise UserError(_('Add at least one PDF.'))
         if not self.recipient_ids:
             raise UserError(_('Add at least one recipient.'))
@@ -184,7 +188,7 @@ class CloudStampEnvelope(models.Model):
         self._check_send_size()
 
     def _send(self, actor, actor_name):
-        self.document_ids._sign_all(actor, 'send', actor_name=actor_name,
+        self.file_ids._sign_all(actor, 'send', actor_name=actor_name,
                                     page_note=self._page_note())
         # The sender hears of what follows, even when an administrator prepared it.
         self.message_subscribe(partner_ids=self.user_id.partner_id.ids)
@@ -235,7 +239,7 @@ class CloudStampEnvelope(models.Model):
         revised = original.copy({
             'name': original.name,
             'revised_from_id': original.id,
-            'document_ids': [Command.create(d._copy_values_for_revision()) for d in original.document_ids],
+            'file_ids': [Command.create(d._copy_values_for_revision()) for d in original.file_ids],
             'recipient_ids': [Command.create(r._copy_values_for_revision())
                               for r in original.recipient_ids.filtered(lambda r: not r.forwarded_from_id)],
         })
@@ -275,10 +279,10 @@ class CloudStampEnvelope(models.Model):
             after = events.filtered(lambda e: e.sequence > anchored.sequence)
             if anchored.event_type != final_event or set(after.mapped('event_type')) - set(_ACCESS_EVENTS):
                 return _('The audit trail of a finished document must end with its timestamped final event.')
-        document = self.document_ids._verify_stored()
+        document = self.file_ids._verify_stored()
         if document:
             return _('The stored file of %s does not match its recorded SHA-256.', document.name)
-        if events and events[-1].document_hashes != self.document_ids._current_hashes():
+        if events and events[-1].file_hashes != self.file_ids._current_hashes():
             return _('The stored documents differ from those the audit trail recorded last.')
         return ''
 
@@ -326,12 +330,56 @@ class CloudStampEnvelope(models.Model):
         envelope.write({'state': 'completed', 'completed_date': fields.Datetime.now(),
                         'current_recipient_id': False})
         self._log_event('completed', 'cloudstamp', {}, anchor=True)
-        certificate = self.env['cloudstamp.certificate.report']._render_signed(envelope)
-        write_field_bytes(envelope, 'certificate_file', certificate, envelope.certificate_filename)
+        certificate = envelope._render_agreement_certificate()
+        write_field_bytes(envelope, 'agreement_certificate_file', certificate, envelope.agreement_certificate_filename)
         envelope._send_completion_mails()
         sender_side = self._sender_side()
         sender_side.message_post(body=sender_side.env._(
             'Every party agreed. The signed PDFs and the certificate of agreement were sent to everyone.'))
+
+    def _render_agreement_certificate(self):
+        """The certificate of agreement (合意締結証明書), signed as "complete"."""
+        self.ensure_one()
+        font = self.env['ir.config_parameter'].sudo().get_param('cloudstamp.certificate_font')
+        pdf = agreement_certificate.render(self._agreement_certificate_data(),
+                                           Path(font) if font else agreement_certificate.DEFAULT_FONT)
+        return self.env['cloudstamp.signing.service']._sign_pdf(
+            pdf, self.company_id, 'cloudstamp', 'complete', actor_name='CloudStamp', page_note=self._page_note())
+
+    def _agreement_certificate_data(self):
+        """What the certificate states, from the audit trail rather than from
+        the recipients' (workflow-written, but mutable) fields. IP addresses
+        are those of each recipient's own steps, never of wrong-code attempts."""
+        envelope = self.sudo()
+        events = envelope.event_ids.sorted('sequence')
+        steps_by_actor = {}
+        for event in events:
+            steps_by_actor.setdefault(event.actor, {}).setdefault(event.event_type, event)
+        parties = []
+        for recipient in envelope.recipient_ids:
+            steps = steps_by_actor.get(recipient.email, {})
+            time_of = lambda kind, steps=steps: steps[kind].event_time if kind in steps else None  # noqa: E731
+            parties.append(agreement_certificate.CertificateParty(
+                name=recipient.name, company=recipient.company_name or '', email=recipient.email,
+                opened=time_of('opened'), terms_accepted=time_of('terms_accepted'),
+                forwarded=time_of('forwarded'), agreed=time_of('agreed'),
+                ip_addresses=tuple(sorted({steps[kind].ip_address for kind in _PARTY_STEPS
+                                           if kind in steps and steps[kind].ip_address}))))
+        sent = events.filtered(lambda e: e.event_type == 'sent')[:1]
+        head = events[-1:]
+        anchor = events.filtered('anchor_token')[-1:]
+        return agreement_certificate.CertificateData(
+            document_ref=envelope.document_ref, title=envelope.name,
+            sender=f'{(sent.details or {}).get("by") or envelope.user_id.name} <{sent.actor}>'
+                   f' — {envelope.company_id.name}',
+            sent=sent.event_time or None, completed=envelope.completed_date or None,
+            files=tuple(agreement_certificate.CertificateFile(
+                name=file.name, pages=file.page_count, sha256=(head.file_hashes or {}).get(str(file.id), ''))
+                for file in envelope.file_ids),
+            parties=tuple(parties), event_count=len(events), head_hash=head.event_hash or '',
+            anchor_time=anchor.anchor_time or None, anchor_tsa=anchor.anchor_tsa or '',
+            issued=fields.Datetime.now(),
+            tz=envelope.user_id.tz or envelope.company_id.partner_id.tz or 'UTC')
 
     def _sender_side(self):
         """This envelope as seen by its sender: chatter notes and activities
@@ -414,10 +462,10 @@ class CloudStampEnvelope(models.Model):
     def _final_attachments(self):
         """The stored files themselves, not copies: nothing is duplicated, and
         mail clean-up never deletes attachments owned by another record."""
-        return self.document_ids._signed_attachments() | field_attachments(self, 'certificate_file')
+        return self.file_ids._signed_attachments() | field_attachments(self, 'agreement_certificate_file')
 
-    def _certificate_pdf(self):
-        return read_field_bytes(self, 'certificate_file')
+    def _agreement_certificate_pdf(self):
+        return read_field_bytes(self, 'agreement_certificate_file')
 
     # ------------------------------------------------------------------
     # Crons: one envelope's failure must not stop the others

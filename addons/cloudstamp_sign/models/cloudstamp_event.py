@@ -63,7 +63,7 @@ class CloudStampEvent(models.Model):
     user_agent = fields.Char()
     details = fields.Json('Details (values)')
     description = fields.Char('Details', compute='_compute_description')
-    document_hashes = fields.Json(
+    file_hashes = fields.Json(
         help='SHA-256 of every document of the envelope after this event.')
     previous_hash = fields.Char(required=True)
     event_hash = fields.Char('Hash', required=True, index=True)
@@ -162,7 +162,7 @@ class CloudStampEvent(models.Model):
             'ip': self.ip_address or '',
             'user_agent': self.user_agent or '',
             'details': self.details or {},
-            'documents': self.document_hashes or {},
+            'documents': self.file_hashes or {},
         }
 
     @api.model
@@ -186,7 +186,7 @@ class CloudStampEvent(models.Model):
             'ip_address': request_info.get('ip') or '',
             'user_agent': (request_info.get('user_agent') or '')[:500],
             'details': details,
-            'document_hashes': envelope.document_ids._current_hashes(),
+            'file_hashes': envelope.file_ids._current_hashes(),
             'previous_hash': last.event_hash or self.GENESIS,
         }
         vals['event_hash'] = self._compute_hash(vals['previous_hash'], self.sudo().new(vals)._payload())

@@ -164,7 +164,7 @@ class CloudStampRecipient(models.Model):
         self.ensure_one()
         self._lock_for_action()
         envelope = self.envelope_id
-        envelope.document_ids._sign_all(self.email, 'agree', actor_name=self.name)
+        envelope.file_ids._sign_all(self.email, 'agree', actor_name=self.name)
         # The link stays alive (status page, then the final PDFs and the
         # certificate), but can no longer act: it is no longer this turn.
         self.sudo().write({'state': 'agreed', 'agreed_at': fields.Datetime.now(),
@@ -200,7 +200,7 @@ class CloudStampRecipient(models.Model):
         if address == self.email:
             raise UserError(_('Please forward to someone else.'))
         envelope = self.envelope_id
-        envelope.document_ids._sign_all(self.email, 'forward', actor_name=self.name)
+        envelope.file_ids._sign_all(self.email, 'forward', actor_name=self.name)
         successor = self.sudo().create({
             'envelope_id': envelope.id,
             'sequence': self.sequence,

@@ -95,11 +95,11 @@ class CloudStampSigningService(models.AbstractModel):
 
     @api.model
     def _verify_pdf(self, data, company=None):
-        return verify_pdf(data, self.env['cloudstamp.certificate']._trust_roots(company))
+        return verify_pdf(data, self.env['cloudstamp.pki.certificate']._trust_roots(company))
 
     @api.model
     def _verify_timestamp_token(self, token, digest, company=None):
-        return verify_timestamp_token(token, digest, self.env['cloudstamp.certificate']._trust_roots(company))
+        return verify_timestamp_token(token, digest, self.env['cloudstamp.pki.certificate']._trust_roots(company))
 
     @api.model
     def _tsa_config(self):
@@ -115,7 +115,7 @@ class CloudStampSigningService(models.AbstractModel):
 
     @api.model
     def _document_signer(self, company):
-        certificates = self.env['cloudstamp.certificate']
+        certificates = self.env['cloudstamp.pki.certificate']
         signer_record = certificates._current('signer', company)
         tsa_record = certificates._current('tsa', company)
         tsa_config = self._tsa_config()

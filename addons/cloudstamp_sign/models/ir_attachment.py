@@ -3,7 +3,7 @@ from odoo.exceptions import AccessError
 
 # Files that are evidence: the uploads, the signed PDFs and the certificate
 # of agreement are stored as field attachments of these models.
-EVIDENCE_MODELS = ('cloudstamp.document', 'cloudstamp.envelope')
+EVIDENCE_MODELS = ('cloudstamp.envelope.file', 'cloudstamp.envelope')
 
 
 class IrAttachment(models.Model):

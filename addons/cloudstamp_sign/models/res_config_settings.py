@@ -42,7 +42,7 @@ class ResConfigSettings(models.TransientModel):
         'CloudStamp Master Key Configured', compute='_compute_cloudstamp_master_key_configured')
 
     def _compute_cloudstamp_certificates(self):
-        certificates = self.env['cloudstamp.certificate']
+        certificates = self.env['cloudstamp.pki.certificate']
         for settings in self:
             signer = certificates._current('signer', settings.company_id)
             settings.cloudstamp_signer_subject = signer.subject
@@ -54,7 +54,7 @@ class ResConfigSettings(models.TransientModel):
 
     def set_values(self):
         super().set_values()
-        certificates = self.env['cloudstamp.certificate']
+        certificates = self.env['cloudstamp.pki.certificate']
         for settings in self:
             if settings.cloudstamp_pkcs12_file:
                 certificates._install_pkcs12(

@@ -10,7 +10,7 @@ RECIPIENT = {'name': '佐藤 一郎', 'email': 'sato@partner.example'}
 def make_envelope(env, recipients=(RECIPIENT,), **values):
     return env['cloudstamp.envelope'].create({
         'name': values.pop('name', '秘密保持契約書'),
-        'document_ids': [(0, 0, {'name': 'nda.pdf',
+        'file_ids': [(0, 0, {'name': 'nda.pdf',
                                  'original_file': base64.b64encode(contract_pdf())})],
         'recipient_ids': [(0, 0, dict(r)) for r in recipients],
         **values,
@@ -42,7 +42,7 @@ class CloudStampCase(TransactionCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.service = cls.env['cloudstamp.signing.service']
-        cls.certificates = cls.env['cloudstamp.certificate']
+        cls.certificates = cls.env['cloudstamp.pki.certificate']
         cls.root_pem = cls.certificates._current('root').certificate_pem.encode()
         cls.pdf = contract_pdf('売買契約書 / Sales Contract')
 
@@ -57,6 +57,6 @@ class CloudStampCase(TransactionCase):
         """(action, actor) of every signature of the (first) stored PDF."""
         document = envelope_or_document
         if document._name == 'cloudstamp.envelope':
-            document = document.document_ids[:1]
+            document = document.file_ids[:1]
         report = self.service._verify_pdf(document.sudo()._current_pdf(), document.company_id)
         return [(s.action, s.actor) for s in report.signatures]

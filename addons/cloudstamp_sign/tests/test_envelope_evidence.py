@@ -43,7 +43,7 @@ class TestEnvelopeEvidence(CloudStampCase):
         self.assertEqual(envelope.state, 'finalizing')
         cron = self.env.ref('cloudstamp_sign.ir_cron_finalize_envelopes')
         self.assertTrue(self.env['ir.cron.trigger'].search([('cron_id', '=', cron.id)]))
-        self.assertFalse(envelope.certificate_file)
+        self.assertFalse(envelope.agreement_certificate_file)
         finalize(self.env)
         self.assertEqual(envelope.state, 'completed')
         self.assertEqual(envelope._verify_trail(), '')
@@ -67,7 +67,7 @@ class TestEnvelopeEvidence(CloudStampCase):
         self.assertEqual(envelope._verify_trail(), '')
 
         # a stored PDF swapped for another file
-        document = envelope.document_ids
+        document = envelope.file_ids
         document.sudo().write({'signed_file': base64.b64encode(contract_pdf('偽物 / Fake'))})
         self.assertIn(document.name, envelope._verify_trail())
 
@@ -78,8 +78,8 @@ class TestEnvelopeEvidence(CloudStampCase):
         envelope = recipient.envelope_id
         before = {
             'state': envelope.state,
-            'hashes': envelope.document_ids._current_hashes(),
-            'files': envelope.document_ids.mapped('signed_file'),
+            'hashes': envelope.file_ids._current_hashes(),
+            'files': envelope.file_ids.mapped('signed_file'),
             'events': len(envelope.event_ids),
             'recipient': recipient.state,
             'turn': envelope.current_recipient_id,
@@ -92,8 +92,8 @@ class TestEnvelopeEvidence(CloudStampCase):
         envelope.invalidate_recordset()
         recipient.invalidate_recordset()
         self.assertEqual(envelope.state, before['state'])
-        self.assertEqual(envelope.document_ids._current_hashes(), before['hashes'])
-        self.assertEqual(envelope.document_ids.mapped('signed_file'), before['files'])
+        self.assertEqual(envelope.file_ids._current_hashes(), before['hashes'])
+        self.assertEqual(envelope.file_ids.mapped('signed_file'), before['files'])
         self.assertEqual(len(envelope.event_ids), before['events'])
         self.assertEqual(recipient.state, before['recipient'])
         self.assertEqual(envelope.current_recipient_id, before['turn'])
@@ -109,7 +109,7 @@ class TestEnvelopeEvidence(CloudStampCase):
                        lambda: recipient._action_forward('X', 'x@example.jp')):
             with self.assertRaises(UserError):
                 action()
-        report = self.service._verify_pdf(base64.b64decode(recipient.envelope_id.document_ids.signed_file))
+        report = self.service._verify_pdf(base64.b64decode(recipient.envelope_id.file_ids.signed_file))
         self.assertEqual([s.action for s in report.signatures], ['send', 'agree'])
 
 
@@ -151,7 +151,7 @@ class TestConcurrentAgreement(CloudStampCase):
         with closing(db_connect(dbname).cursor()) as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             envelope = env['cloudstamp.recipient'].browse(recipient_id).envelope_id
-            data = base64.b64decode(envelope.document_ids.signed_file)
+            data = base64.b64decode(envelope.file_ids.signed_file)
             report = env['cloudstamp.signing.service']._verify_pdf(data)
             self.assertEqual([s.action for s in report.signatures], ['send', 'agree'])
             self.assertEqual(envelope.state, 'finalizing')
@@ -200,7 +200,7 @@ class TestCrons(CloudStampCase):
                          'odoo.addons.cloudstamp_sign.models.cloudstamp_signing_service'):
             finalize(self.env)
         self.assertEqual(envelope.state, 'finalizing')
-        self.assertFalse(envelope.certificate_file)
+        self.assertFalse(envelope.agreement_certificate_file)
         self.assertNotIn('completed', envelope.event_ids.mapped('event_type'))
         params.set_param('cloudstamp.tsa_url', '')
         finalize(self.env)  # the next run
@@ -240,8 +240,8 @@ class TestUploads(CloudStampCase):
 
     def test_a_refused_upload_stores_nothing_and_speaks_the_users_language(self):
         envelope = self.env['cloudstamp.envelope'].create({'name': '見積書'})
-        documents, attachments = self.env['cloudstamp.document'], self.env['ir.attachment'].sudo()
-        before = (documents.search_count([]), attachments.search_count([('res_model', '=', 'cloudstamp.document')]))
+        documents, attachments = self.env['cloudstamp.envelope.file'], self.env['ir.attachment'].sudo()
+        before = (documents.search_count([]), attachments.search_count([('res_model', '=', 'cloudstamp.envelope.file')]))
         for data, words in ((b'PK\x03\x04 a zip file', 'PDFファイルではありません'),
                             (contract_pdf()[:300], '破損')):
             with self.assertRaisesRegex(UserError, words), self.env.cr.savepoint():
@@ -249,11 +249,11 @@ class TestUploads(CloudStampCase):
                     'envelope_id': envelope.id, 'name': 'upload.pdf',
                     'original_file': base64.b64encode(data)})
         self.assertEqual(before, (documents.search_count([]),
-                                  attachments.search_count([('res_model', '=', 'cloudstamp.document')])))
+                                  attachments.search_count([('res_model', '=', 'cloudstamp.envelope.file')])))
 
     def test_a_send_over_the_total_limit_is_refused(self):
         self.env['ir.config_parameter'].sudo().set_param('cloudstamp.max_send_mb', 0.02)
         half = base64.b64encode(contract_pdf(padding_bytes=12 * 1024))  # each alone is fine
         with self.assertRaisesRegex(UserError, 'limit per send'):
-            self.env['cloudstamp.envelope'].create({'name': 'x', 'document_ids': [
+            self.env['cloudstamp.envelope'].create({'name': 'x', 'file_ids': [
                 (0, 0, {'name': f'{i}.pdf', 'original_file': half}) for i in range(2)]})

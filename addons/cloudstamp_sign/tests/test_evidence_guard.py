@@ -38,18 +38,18 @@ class TestEvidenceGuard(CloudStampCase):
         someone else's envelope would leak it or inject a PDF into it."""
         theirs = self.sent_envelope(self.u2)
         mine = make_envelope(self.env(user=self.u1))
-        for record in (mine.recipient_ids, mine.document_ids):
+        for record in (mine.recipient_ids, mine.file_ids):
             for target in (theirs, make_envelope(self.env(user=self.u1))):
                 with self.assertRaises(REFUSED), self.env.cr.savepoint():
                     record.with_user(self.u1).write({'envelope_id': target.id})
         self.assertEqual(theirs.sudo().recipient_ids.mapped('email'), ['sato@partner.example'])
-        self.assertEqual(len(theirs.sudo().document_ids), 1)
+        self.assertEqual(len(theirs.sudo().file_ids), 1)
         self.assertEqual(mine.recipient_ids.envelope_id, mine)
 
     def test_nobody_writes_evidence_after_sending_administrators_included(self):
         """Finding 3: states, times, hashes, files and tokens of a sent envelope."""
         envelope = self.sent_envelope(self.u1)
-        recipient, document = envelope.recipient_ids, envelope.document_ids
+        recipient, document = envelope.recipient_ids, envelope.file_ids
         before = (envelope.state, document.current_sha256, recipient.state, len(envelope.sudo().event_ids),
                   self.signatures(envelope))
         writes = [
@@ -57,7 +57,7 @@ class TestEvidenceGuard(CloudStampCase):
             (envelope, {'current_recipient_id': False}),
             (envelope, {'name': 'Changed title'}),
             (envelope, {'document_ref': 'CS-FAKE'}),
-            (envelope, {'certificate_file': base64.b64encode(b'%PDF-1.4')}),
+            (envelope, {'agreement_certificate_file': base64.b64encode(b'%PDF-1.4')}),
             (document, {'current_sha256': '0' * 64}),
             (document, {'signed_file': base64.b64encode(contract_pdf('偽物'))}),
             (document, {'original_file': base64.b64encode(contract_pdf('偽物'))}),
@@ -77,7 +77,7 @@ class TestEvidenceGuard(CloudStampCase):
                 with self.assertRaises(REFUSED), self.env.cr.savepoint():
                     record.with_user(user).unlink()
             with self.assertRaises(REFUSED), self.env.cr.savepoint():
-                self.env['cloudstamp.document'].with_user(user).create({
+                self.env['cloudstamp.envelope.file'].with_user(user).create({
                     'envelope_id': envelope.id, 'name': 'late.pdf',
                     'original_file': base64.b64encode(contract_pdf('後から'))})
             with self.assertRaises(REFUSED), self.env.cr.savepoint():
@@ -100,7 +100,7 @@ class TestEvidenceGuard(CloudStampCase):
         for record, vals in ((draft, {'state': 'completed'}), (draft, {'sent_date': fields.Datetime.now()}),
                              (draft.recipient_ids, {'terms_accepted_at': fields.Datetime.now()}),
                              (draft.recipient_ids, {'has_access_code': True}),
-                             (draft.document_ids, {'current_sha256': '0' * 64})):
+                             (draft.file_ids, {'current_sha256': '0' * 64})):
             with self.assertRaises(AccessError), self.env.cr.savepoint():
                 record.with_user(self.u1).write(vals)
         with self.assertRaises(AccessError), self.env.cr.savepoint():
@@ -110,7 +110,7 @@ class TestEvidenceGuard(CloudStampCase):
     def test_a_draft_is_edited_freely_through_the_form(self):
         form = Form(self.env['cloudstamp.envelope'].with_user(self.u1))
         form.name = '業務委託契約書'
-        with form.document_ids.new() as line:
+        with form.file_ids.new() as line:
             line.original_file = base64.b64encode(contract_pdf())
             line.name = 'contract.pdf'
         with form.recipient_ids.new() as line:
@@ -129,9 +129,9 @@ class TestEvidenceGuard(CloudStampCase):
 
     def test_evidence_files_cannot_be_reached_through_attachments(self):
         envelope = self.sent_envelope(self.u1)
-        document = envelope.document_ids
+        document = envelope.file_ids
         signed = self.env['ir.attachment'].sudo().search([
-            ('res_model', '=', 'cloudstamp.document'), ('res_id', '=', document.id),
+            ('res_model', '=', 'cloudstamp.envelope.file'), ('res_id', '=', document.id),
             ('res_field', '=', 'signed_file')])
         self.assertTrue(signed)
         fake = base64.b64encode(contract_pdf('偽物'))
@@ -141,7 +141,7 @@ class TestEvidenceGuard(CloudStampCase):
                 lambda: signed.with_user(user).write({'datas': fake}),
                 lambda: signed.with_user(user).unlink(),
                 # a second attachment for the same field would shadow the real one
-                lambda: Attachment.create({'name': 'x.pdf', 'datas': fake, 'res_model': 'cloudstamp.document',
+                lambda: Attachment.create({'name': 'x.pdf', 'datas': fake, 'res_model': 'cloudstamp.envelope.file',
                                            'res_id': document.id, 'res_field': 'signed_file'}),
             ):
                 with self.assertRaises(AccessError), self.env.cr.savepoint():
@@ -149,7 +149,7 @@ class TestEvidenceGuard(CloudStampCase):
             chatter_file = Attachment.create({'name': 'note.pdf', 'datas': fake,
                                               'res_model': 'cloudstamp.envelope', 'res_id': envelope.id})
             with self.assertRaises(AccessError), self.env.cr.savepoint():
-                chatter_file.write({'res_field': 'certificate_file'})
+                chatter_file.write({'res_field': 'agreement_certificate_file'})
         self.assertEqual(self.signatures(envelope), [('send', 'u1@cloudstamp.example')])
         self.assertEqual(envelope._verify_trail(), '')
 
@@ -180,7 +180,7 @@ class TestEvidenceGuard(CloudStampCase):
     def test_the_trail_checks_the_stored_bytes(self):
         recipient = ready_to_agree(make_envelope(self.env))
         envelope = recipient.envelope_id
-        document = envelope.document_ids
+        document = envelope.file_ids
         # a hash edited behind the workflow's back no longer vouches for the file
         with self.env.cr.savepoint():
             document.sudo().write({'current_sha256': '0' * 64})
@@ -188,7 +188,7 @@ class TestEvidenceGuard(CloudStampCase):
         document.invalidate_recordset()
         # a file swapped on disk is found, and the next event does not absorb it
         attachment = self.env['ir.attachment'].sudo().search([
-            ('res_model', '=', 'cloudstamp.document'), ('res_id', '=', document.id), ('res_field', '=', 'signed_file')])
+            ('res_model', '=', 'cloudstamp.envelope.file'), ('res_id', '=', document.id), ('res_field', '=', 'signed_file')])
         attachment.write({'raw': contract_pdf('差し替え / Swapped')})
         events = len(envelope.event_ids)
         with self.assertRaisesRegex(UserError, 'changed outside CloudStamp'), self.env.cr.savepoint():

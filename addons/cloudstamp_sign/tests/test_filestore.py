@@ -27,7 +27,7 @@ class TestFilestoreGc(CloudStampCase):
         dbname = self.env.cr.dbname
         with closing(db_connect(dbname).cursor()) as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            document = make_envelope(env).document_ids
+            document = make_envelope(env).file_ids
             write_field_bytes(document, 'signed_file', contract_pdf('一回目 / first signature'), 'nda.pdf')
             document_id = document.id
             cr.commit()
@@ -36,7 +36,7 @@ class TestFilestoreGc(CloudStampCase):
         with closing(db_connect(dbname).cursor()) as writer_cr, \
                 closing(db_connect(dbname).cursor()) as gc_cr:
             writer = api.Environment(writer_cr, SUPERUSER_ID, {})
-            document = writer['cloudstamp.document'].browse(document_id)
+            document = writer['cloudstamp.envelope.file'].browse(document_id)
             # the file is on disk and in the GC's checklist; the row is not written yet
             write_field_bytes(document, 'signed_file', signed, 'nda.pdf')
 
@@ -58,7 +58,7 @@ class TestFilestoreGc(CloudStampCase):
 
         with closing(db_connect(dbname).cursor()) as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            document = env['cloudstamp.document'].browse(document_id)
+            document = env['cloudstamp.envelope.file'].browse(document_id)
             self.assertEqual(read_field_bytes(document, 'signed_file'), signed)
             env['cloudstamp.envelope'].browse(document.envelope_id.id).sudo().unlink()
             cr.commit()

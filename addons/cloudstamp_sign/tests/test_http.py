@@ -14,7 +14,7 @@ class TestCloudStampHttp(HttpCase):
         self.authenticate('admin', 'admin')
         response = self.url_open('/cloudstamp/root_ca.crt')
         self.assertEqual(response.status_code, 200)
-        root = self.env['cloudstamp.certificate']._current('root')
+        root = self.env['cloudstamp.pki.certificate']._current('root')
         self.assertEqual(response.text, root.certificate_pem)
         self.assertIn('attachment', response.headers['Content-Disposition'])
 
@@ -22,7 +22,7 @@ class TestCloudStampHttp(HttpCase):
         # JSON-RPC, as the web client does it
         self.authenticate('admin', 'admin')
         payload = {'jsonrpc': '2.0', 'method': 'call', 'id': 1, 'params': {
-            'model': 'cloudstamp.certificate', 'method': 'search_read',
+            'model': 'cloudstamp.pki.certificate', 'method': 'search_read',
             'args': [[]], 'kwargs': {'fields': ['private_key_ciphertext']}}}
         response = self.url_open(
             '/web/dataset/call_kw', data=json.dumps(payload),
@@ -35,7 +35,7 @@ class TestCloudStampHttp(HttpCase):
         models = xmlrpc.client.ServerProxy(f'{self.base_url()}/xmlrpc/2/object')
         with self.assertRaises(xmlrpc.client.Fault) as fault:
             models.execute_kw(self.env.cr.dbname, self.env.ref('base.user_admin').id, 'admin',
-                              'cloudstamp.certificate', 'search_read', [[]],
+                              'cloudstamp.pki.certificate', 'search_read', [[]],
                               {'fields': ['private_key_ciphertext']})
         self.assertEqual(fault.exception.faultCode, 4)  # AccessError, in any language
         self.assertNotIn('PRIVATE KEY', fault.exception.faultString)

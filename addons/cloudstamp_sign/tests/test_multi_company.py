@@ -7,7 +7,7 @@ from odoo.tests import tagged
 from cloudstamp_engine import Verdict
 from .common import CloudStampCase, finalize, make_envelope, new_sender, ready_to_agree
 
-MODELS = ('cloudstamp.envelope', 'cloudstamp.document', 'cloudstamp.recipient', 'cloudstamp.event')
+MODELS = ('cloudstamp.envelope', 'cloudstamp.envelope.file', 'cloudstamp.recipient', 'cloudstamp.event')
 
 
 @tagged('post_install', '-at_install')
@@ -33,21 +33,21 @@ class TestMultiCompany(CloudStampCase):
         return envelope
 
     def test_each_company_signs_with_its_own_identity_created_on_demand(self):
-        Certificates = self.env['cloudstamp.certificate'].sudo()
+        Certificates = self.env['cloudstamp.pki.certificate'].sudo()
         self.assertFalse(Certificates.search([('company_id', '=', self.company_b.id)]))
         envelope_b = self.envelope_of(self.sender_b, self.company_b)
         self.assertEqual(sorted(Certificates.search([('company_id', '=', self.company_b.id)]).mapped('role')),
                          ['root', 'signer', 'tsa'])
-        report = self.service._verify_pdf(envelope_b.document_ids._current_pdf(), self.company_b)
+        report = self.service._verify_pdf(envelope_b.file_ids._current_pdf(), self.company_b)
         self.assertEqual(report.verdict, Verdict.VALID, report.problems)
         self.assertTrue(all('ベータ商事' in s.signer_subject for s in report.signatures))
         self.assertTrue(all('ベータ商事' in s.tsa for s in report.signatures))
         # A's roots do not vouch for B's signatures, nor for B's trail timestamps
-        self.assertNotEqual(self.service._verify_pdf(envelope_b.document_ids._current_pdf(),
+        self.assertNotEqual(self.service._verify_pdf(envelope_b.file_ids._current_pdf(),
                                                      self.company_a).verdict, Verdict.VALID)
         self.assertEqual(envelope_b._verify_trail(), '')
         envelope_a = self.envelope_of(self.manager_a, self.company_a)
-        report_a = self.service._verify_pdf(envelope_a.document_ids._current_pdf(), self.company_a)
+        report_a = self.service._verify_pdf(envelope_a.file_ids._current_pdf(), self.company_a)
         self.assertNotIn('ベータ商事', report_a.signatures[0].signer_subject)
         self.assertIn(self.company_a.name, report_a.signatures[0].signer_subject)
 
@@ -55,7 +55,7 @@ class TestMultiCompany(CloudStampCase):
         envelope_b = self.envelope_of(self.sender_b, self.company_b)
         records_b = {
             'cloudstamp.envelope': envelope_b,
-            'cloudstamp.document': envelope_b.document_ids,
+            'cloudstamp.envelope.file': envelope_b.file_ids,
             'cloudstamp.recipient': envelope_b.recipient_ids,
             'cloudstamp.event': envelope_b.event_ids,
         }

@@ -44,7 +44,7 @@ class TestServicePki(CloudStampCase):
         sender = new_test_user(self.env, 'cs_sender', groups='cloudstamp_sign.group_cloudstamp_user')
         admin = self.env.ref('base.user_admin')
         for user in (sender, admin):
-            Certificates = self.env['cloudstamp.certificate'].with_user(user)
+            Certificates = self.env['cloudstamp.pki.certificate'].with_user(user)
             with self.assertRaises(AccessError):
                 Certificates.search_read([], ['private_key_ciphertext'])
             with self.assertRaises(AccessError):

@@ -17,7 +17,7 @@ from .common import CloudStampCase, finalize, make_envelope, ready_to_agree
 
 
 def certificate_text(envelope):
-    reader = PdfReader(io.BytesIO(base64.b64decode(envelope.certificate_file)))
+    reader = PdfReader(io.BytesIO(base64.b64decode(envelope.agreement_certificate_file)))
     return ''.join(page.extract_text() for page in reader.pages)
 
 

@@ -7,12 +7,12 @@ from odoo.exceptions import UserError
 from ..tools import field_attachments, read_field_bytes, write_field_bytes
 
 
-class CloudStampDocument(models.Model):
+class CloudStampEnvelopeFile(models.Model):
     """One PDF of an envelope: the original upload and the current signed file."""
 
-    _name = 'cloudstamp.document'
+    _name = 'cloudstamp.envelope.file'
     _inherit = ['cloudstamp.evidence.mixin']
-    _description = 'CloudStamp Document'
+    _description = 'CloudStamp File'
     _order = 'envelope_id, sequence, id'
     _check_company_auto = True
 

@@ -18,7 +18,7 @@ from ..tools import master_key
 KEY_PURPOSE = 'private-keys'
 
 
-class CloudStampCertificate(models.Model):
+class CloudStampPkiCertificate(models.Model):
     """Key material of the signing service, one set per company.
 
     The model has no access rights at all: only code running with ``sudo()``
@@ -29,8 +29,8 @@ class CloudStampCertificate(models.Model):
     master key can still use them; no design inside Odoo prevents that.
     """
 
-    _name = 'cloudstamp.certificate'
-    _description = 'CloudStamp Service Certificate'
+    _name = 'cloudstamp.pki.certificate'
+    _description = 'CloudStamp Signing Certificate'
     _order = 'id desc'
 
     company_id = fields.Many2one('res.company', required=True, index=True)
