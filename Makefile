@@ -2,7 +2,7 @@
 PYTHON ?= python3
 export PYTHON
 
-.PHONY: setup run test bench bench-reliability clean
+.PHONY: setup run test lint bench bench-reliability clean
 
 setup:            ## install whatever is missing, start PostgreSQL, write var/odoo.conf
 	@bash scripts/setup.sh
@@ -12,6 +12,9 @@ run: setup        ## Odoo on http://localhost:8069, database `cloudstamp`
 
 test: setup       ## fresh database, every test
 	@bash scripts/test.sh
+
+lint: setup       ## ruff and pylint-odoo (OCA's checks, tuned: ruff.toml, .pylintrc)
+	@bash scripts/lint.sh
 
 bench: setup      ## signing vs stock pyHanko, then end to end over HTTP
 	@$(PYTHON) bench/bench_engine.py

@@ -22,20 +22,35 @@ import sys
 import time
 
 from common import (
-    CONF, Catcher, RecipientBrowser, Sender, TsaProcess, drop_database, free_port, odoo,
+    CONF,
+    Catcher,
+    RecipientBrowser,
+    Sender,
+    TsaProcess,
+    drop_database,
+    free_port,
+    odoo,
     wait_for_http,
 )
 
 from cloudstamp_engine import (
-    DocumentSigner, EmbeddedTimeStamper, HttpTsaConfig, SignatureAction, SignatureRequest,
-    generate_service_pki, http_timestamper,
+    DocumentSigner,
+    EmbeddedTimeStamper,
+    HttpTsaConfig,
+    SignatureAction,
+    SignatureRequest,
+    generate_service_pki,
+    http_timestamper,
 )
 from cloudstamp_engine.config import MB
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
 
 DB = 'cloudstamp_bench'
-RECIPIENTS = [('受信者 一', 'one@bench.example'), ('Recipient Two', 'two@bench.example'),
-              ('受信者 三', 'three@bench.example')]
+RECIPIENTS = [
+    ('受信者 一', 'one@bench.example'),
+    ('Recipient Two', 'two@bench.example'),
+    ('受信者 三', 'three@bench.example'),
+]
 
 
 def engine_ms(files: list[bytes], rounds: int, timestamper_for) -> float:
@@ -84,8 +99,7 @@ class Flow:
                 runs.append((time.perf_counter() - start) * 1000)
             state = self.sender.call('cloudstamp.envelope', 'read', [envelope_id], ['state'])[0]['state']
             assert state == 'completed', state
-            completion = [rcpts for rcpts, content in self.catcher.messages[mails_before:]
-                          if len(content) > 2 * MB]
+            completion = [rcpts for rcpts, content in self.catcher.messages[mails_before:] if len(content) > 2 * MB]
             assert completion and 'sender@bench.example' in completion[-1], completion
         return statistics.median(runs)
 
@@ -100,16 +114,28 @@ def main() -> None:
     catcher = Catcher().start()
     http_port = free_port()
     drop_database(DB)
-    odoo('-d', DB, '-i', 'cloudstamp_sign,cloudstamp_portal', '--stop-after-init',
-         '--log-level=warn')
+    odoo('-d', DB, '-i', 'cloudstamp_sign,cloudstamp_portal', '--stop-after-init', '--log-level=warn')
     # -d without --db-filter: Odoo then skips listing databases (a fresh
     # PostgreSQL connection) on every request.
     server = subprocess.Popen(
-        [sys.executable, '-m', 'odoo', '-c', str(CONF), '-d', DB,
-         f'--http-port={http_port}', '--http-interface=127.0.0.1',
-         '--smtp=127.0.0.1', f'--smtp-port={catcher.port}', '--log-level=warn',
-         '--max-cron-threads=0'],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            '-m',
+            'odoo',
+            '-c',
+            str(CONF),
+            '-d',
+            DB,
+            f'--http-port={http_port}',
+            '--http-interface=127.0.0.1',
+            '--smtp=127.0.0.1',
+            f'--smtp-port={catcher.port}',
+            '--log-level=warn',
+            '--max-cron-threads=0',
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f'http://127.0.0.1:{http_port}'
     try:
         wait_for_http(f'{base}/web/login', 60, alive=lambda: server.poll() is None)
@@ -132,10 +158,14 @@ def main() -> None:
     # then the engine alone's 9 signatures.
     assert tokens == (10 + 9) * (args.rounds + 1), tokens
 
-    print(f'embedded TSA, for comparison: end to end {e2e_embedded:.0f} ms, engine alone '
-          f'{engine_embedded:.0f} ms, ratio {e2e_embedded / engine_embedded:.2f}')
-    print(f'RFC 3161 TSA over HTTP on 127.0.0.1 (median of {args.rounds}): end to end '
-          f'{e2e_http:.0f} ms; engine alone, same 9 signatures, same TSA: {engine_http:.0f} ms')
+    print(
+        f'embedded TSA, for comparison: end to end {e2e_embedded:.0f} ms, engine alone '
+        f'{engine_embedded:.0f} ms, ratio {e2e_embedded / engine_embedded:.2f}'
+    )
+    print(
+        f'RFC 3161 TSA over HTTP on 127.0.0.1 (median of {args.rounds}): end to end '
+        f'{e2e_http:.0f} ms; engine alone, same 9 signatures, same TSA: {engine_http:.0f} ms'
+    )
     print(f'e2e_3_recipients_ms={e2e_http:.0f} ratio_vs_engine={e2e_http / engine_http:.2f}')
 
 

@@ -23,8 +23,14 @@ from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from cloudstamp_engine import (
-    DocumentSigner, EmbeddedTimeStamper, PreflightLimits, SignatureAction,
-    SignatureRequest, generate_service_pki, load_pem_certificates, preflight,
+    DocumentSigner,
+    EmbeddedTimeStamper,
+    PreflightLimits,
+    SignatureAction,
+    SignatureRequest,
+    generate_service_pki,
+    load_pem_certificates,
+    preflight,
 )
 from cloudstamp_engine.config import MB
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
@@ -34,6 +40,7 @@ REQUEST = SignatureRequest('bench@example.jp', SignatureAction.AGREE)
 
 def stock_pyhanko(pki):
     """What pyHanko's documentation shows: SimpleSigner + DummyTimeStamper."""
+
     def key(pem):
         return load_private_key_from_pemder_data(pem, passphrase=None)
 
@@ -47,13 +54,15 @@ def stock_pyhanko(pki):
         cert_registry=SimpleCertificateStore.from_certs([root]),
     )
     timestamper = DummyTimeStamper(
-        tsa_cert=cert(pki.tsa_cert_pem), tsa_key=key(pki.tsa_key_pem),
+        tsa_cert=cert(pki.tsa_cert_pem),
+        tsa_key=key(pki.tsa_key_pem),
         certs_to_embed=[root],
     )
 
     def sign(data: bytes) -> bytes:
         meta = signers.PdfSignatureMetadata(
-            field_name='Signature', md_algorithm='sha256',
+            field_name='Signature',
+            md_algorithm='sha256',
             subfilter=fields.SigSeedSubFilter.PADES,
         )
         out = io.BytesIO()
@@ -61,6 +70,7 @@ def stock_pyhanko(pki):
             IncrementalPdfFileWriter(io.BytesIO(data)), output=out
         )
         return out.getvalue()
+
     return sign
 
 
@@ -105,18 +115,26 @@ def main() -> None:
     assert preflight(files['4mb'], limits=PreflightLimits()).size <= 4 * MB
     results = {}
     for label, data in files.items():
-        results[label] = (median_ms(ours, data, args.runs),
-                          median_ms(stock, data, args.runs))
-        print(f'{label:>6} ({len(data) / MB:.2f} MB): cloudstamp median '
-              f'{results[label][0]:.1f} ms, stock pyHanko median '
-              f'{results[label][1]:.1f} ms, ratio {results[label][0] / results[label][1]:.2f}')
-    peak = float(subprocess.run(
-        [sys.executable, __file__, '--rss-child', str(big_size)],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip().splitlines()[-1])
+        results[label] = (median_ms(ours, data, args.runs), median_ms(stock, data, args.runs))
+        print(
+            f'{label:>6} ({len(data) / MB:.2f} MB): cloudstamp median '
+            f'{results[label][0]:.1f} ms, stock pyHanko median '
+            f'{results[label][1]:.1f} ms, ratio {results[label][0] / results[label][1]:.2f}'
+        )
+    peak = float(
+        subprocess.run(
+            [sys.executable, __file__, '--rss-child', str(big_size)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     ours_4mb, stock_4mb = results['4mb']
-    print(f'sign_bt_4mb_median_ms={ours_4mb:.1f} '
-          f'ratio_vs_stock_pyhanko={ours_4mb / stock_4mb:.2f} peak_rss_mb={peak:.1f}')
+    print(
+        f'sign_bt_4mb_median_ms={ours_4mb:.1f} ratio_vs_stock_pyhanko={ours_4mb / stock_4mb:.2f} peak_rss_mb={peak:.1f}'
+    )
 
 
 if __name__ == '__main__':

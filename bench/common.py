@@ -47,14 +47,20 @@ def odoo_options() -> dict[str, str]:
 
 def odoo(*args: str, command: str = 'server', check: bool = True, **kw) -> subprocess.CompletedProcess:
     """``python -m odoo COMMAND -c var/odoo.conf ARGS``, output captured."""
-    return subprocess.run([sys.executable, '-m', 'odoo', command, '-c', str(CONF), *args],
-                          check=check, capture_output=True, text=True, **kw)
+    return subprocess.run(
+        [sys.executable, '-m', 'odoo', command, '-c', str(CONF), *args],
+        check=check,
+        capture_output=True,
+        text=True,
+        **kw,
+    )
 
 
 def drop_database(*names: str) -> None:
     """Drop databases and their filestores (Odoo's database manager is off)."""
-    subprocess.run([sys.executable, str(REPO / 'scripts' / 'dbtool.py'), str(CONF), 'drop', *names],
-                   check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, str(REPO / 'scripts' / 'dbtool.py'), str(CONF), 'drop', *names], check=True, timeout=120
+    )
 
 
 def wait_for_http(url: str, timeout: float = 120, alive=lambda: True) -> None:
@@ -155,8 +161,7 @@ class TsaProcess:
         command = [sys.executable, str(REPO / 'bench' / 'tsa_server.py')]
         if root_ca_file:
             command += ['--root-ca', str(root_ca_file)]
-        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          text=True, bufsize=1)
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         self._lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self.url = self._next_line(60)
@@ -217,8 +222,16 @@ class Sender:
     Every call opens its own connection, so threads may share one Sender.
     """
 
-    def __init__(self, base: str, db: str, email_address: str, lang: str | None = None,
-                 login: str = 'admin', password: str = 'admin', timeout: float = 300):
+    def __init__(
+        self,
+        base: str,
+        db: str,
+        email_address: str,
+        lang: str | None = None,
+        login: str = 'admin',
+        password: str = 'admin',
+        timeout: float = 300,
+    ):
         self.base, self.db, self.password, self.timeout = base, db, password, timeout
         self.uid = self._proxy('common').authenticate(db, login, password, {})
         if not self.uid:
@@ -234,12 +247,10 @@ class Sender:
 
     def _proxy(self, service: str) -> xmlrpc.client.ServerProxy:
         transport = _TimeoutTransport(self.timeout)
-        return xmlrpc.client.ServerProxy(f'{self.base}/xmlrpc/2/{service}', allow_none=True,
-                                         transport=transport)
+        return xmlrpc.client.ServerProxy(f'{self.base}/xmlrpc/2/{service}', allow_none=True, transport=transport)
 
     def call(self, model: str, method: str, *params, **kw):
-        return self._proxy('object').execute_kw(
-            self.db, self.uid, self.password, model, method, list(params), kw)
+        return self._proxy('object').execute_kw(self.db, self.uid, self.password, model, method, list(params), kw)
 
     def deliver(self) -> None:
         """What the mail queue cron does, on demand."""
@@ -249,16 +260,22 @@ class Sender:
         """What the cron worker does after the last agreement, on demand."""
         self.call('ir.cron', 'method_direct_trigger', [self.finalize_cron])
 
-    def create_envelope(self, title: str, files: list[bytes],
-                        recipients: list[tuple[str, str]]) -> int:
-        return self.call('cloudstamp.envelope', 'create', {
-            'name': title,
-            'file_ids': [(0, 0, {'name': f'doc{i}.pdf',
-                                     'original_file': base64.b64encode(data).decode()})
-                             for i, data in enumerate(files)],
-            'recipient_ids': [(0, 0, {'name': name, 'email': address, 'sequence': i})
-                              for i, (name, address) in enumerate(recipients)],
-        })
+    def create_envelope(self, title: str, files: list[bytes], recipients: list[tuple[str, str]]) -> int:
+        return self.call(
+            'cloudstamp.envelope',
+            'create',
+            {
+                'name': title,
+                'file_ids': [
+                    (0, 0, {'name': f'doc{i}.pdf', 'original_file': base64.b64encode(data).decode()})
+                    for i, data in enumerate(files)
+                ],
+                'recipient_ids': [
+                    (0, 0, {'name': name, 'email': address, 'sequence': i})
+                    for i, (name, address) in enumerate(recipients)
+                ],
+            },
+        )
 
 
 class _TimeoutTransport(xmlrpc.client.Transport):
@@ -325,13 +342,13 @@ class RecipientBrowser:
         """The paths of the PDFs the page's viewers load."""
         return Page(page.text).documents
 
-    def submit(self, page: requests.Response, action: str, follow: bool = True,
-               **fields: str) -> requests.Response:
+    def submit(self, page: requests.Response, action: str, follow: bool = True, **fields: str) -> requests.Response:
         """Post the form of ``page`` whose action is ``<link>/<action>``."""
         for form_action, hidden in Page(page.text).forms:
             if form_action == f'{self.link}/{action}':
-                return self.http.post(self.base + form_action, data={**hidden, **fields},
-                                      allow_redirects=follow, timeout=self.timeout)
+                return self.http.post(
+                    self.base + form_action, data={**hidden, **fields}, allow_redirects=follow, timeout=self.timeout
+                )
         raise LookupError(f'no {action!r} form on {page.url} (HTTP {page.status_code})')
 
     def open_documents(self) -> requests.Response:

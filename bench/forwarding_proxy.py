@@ -17,8 +17,17 @@ import http.client
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-HOP_BY_HOP = {'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te',
-              'trailers', 'transfer-encoding', 'upgrade', 'content-length'}
+HOP_BY_HOP = {
+    'connection',
+    'keep-alive',
+    'proxy-authenticate',
+    'proxy-authorization',
+    'te',
+    'trailers',
+    'transfer-encoding',
+    'upgrade',
+    'content-length',
+}
 SET_BY_PROXY = {'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto'}
 
 
@@ -38,8 +47,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
     def forward(self) -> None:
         length = int(self.headers.get('Content-Length') or 0)
         body = self.rfile.read(length) if length else None
-        headers = [(name, value) for name, value in self.headers.items()
-                   if name.lower() not in HOP_BY_HOP | SET_BY_PROXY]
+        headers = [
+            (name, value) for name, value in self.headers.items() if name.lower() not in HOP_BY_HOP | SET_BY_PROXY
+        ]
         earlier = ', '.join(self.headers.get_all('X-Forwarded-For') or [])
         client = self.client_address[0]
         headers += [

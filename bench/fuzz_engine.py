@@ -36,17 +36,13 @@ from cloudstamp_engine_testing.fuzzing import Finding, fuzz
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--seconds', type=float, default=60.0,
-                        help='how long to run (default 60)')
-    parser.add_argument('--save-dir', type=Path,
-                        help='where to save crashing inputs')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='random seed; run several processes with '
-                             'different seeds to use more cores')
-    parser.add_argument('--per-key', type=int, default=3,
-                        help='inputs saved per distinct finding (default 3)')
-    parser.add_argument('--timeout', type=float, default=20.0,
-                        help='seconds before one input counts as a hang')
+    parser.add_argument('--seconds', type=float, default=60.0, help='how long to run (default 60)')
+    parser.add_argument('--save-dir', type=Path, help='where to save crashing inputs')
+    parser.add_argument(
+        '--seed', type=int, default=0, help='random seed; run several processes with different seeds to use more cores'
+    )
+    parser.add_argument('--per-key', type=int, default=3, help='inputs saved per distinct finding (default 3)')
+    parser.add_argument('--timeout', type=float, default=20.0, help='seconds before one input counts as a hang')
     args = parser.parse_args()
     # pyHanko logs every oddity it recovers from; mutants are all oddities.
     logging.basicConfig(level=logging.CRITICAL)
@@ -58,40 +54,48 @@ def main() -> int:
     def save(finding: Finding, folder: Path) -> None:
         index = folder / 'findings.tsv'
         if not index.exists():
-            index.write_text('file\tstage\texception\tengine_where\t'
-                             'deepest_where\tmessage\tmutation\n')
+            index.write_text('file\tstage\texception\tengine_where\tdeepest_where\tmessage\tmutation\n')
         (folder / finding.filename).write_bytes(finding.data)
-        fields = (finding.filename, finding.stage, finding.exception,
-                  finding.engine_where, finding.deepest_where,
-                  finding.message, finding.mutation)
+        fields = (
+            finding.filename,
+            finding.stage,
+            finding.exception,
+            finding.engine_where,
+            finding.deepest_where,
+            finding.message,
+            finding.mutation,
+        )
         with index.open('a') as out:
-            out.write('\t'.join(f.replace('\t', ' ').replace('\n', ' ')
-                                for f in fields) + '\n')
+            out.write('\t'.join(f.replace('\t', ' ').replace('\n', ' ') for f in fields) + '\n')
 
     def record(finding: Finding) -> None:
         count = saved.get(finding.key, 0)
         if count == 0:
-            print(f'NEW {finding.stage}: {finding.exception} at '
-                  f'{finding.engine_where or "-"} / {finding.deepest_where}: '
-                  f'{finding.message[:100]}', flush=True)
+            print(
+                f'NEW {finding.stage}: {finding.exception} at '
+                f'{finding.engine_where or "-"} / {finding.deepest_where}: '
+                f'{finding.message[:100]}',
+                flush=True,
+            )
         saved[finding.key] = count + 1
         if args.save_dir and count < args.per_key:
             save(finding, args.save_dir)
 
     def unsignable(finding: Finding) -> None:
-        print(f'unsignable: {finding.exception} at {finding.deepest_where}: '
-              f'{finding.message[:100]}', flush=True)
+        print(f'unsignable: {finding.exception} at {finding.deepest_where}: {finding.message[:100]}', flush=True)
         if args.save_dir:
             save(finding, args.save_dir / 'unsignable')
 
-    stats = fuzz(seed=args.seed, seconds=args.seconds, timeout=args.timeout,
-                 on_finding=record, on_unsignable=unsignable)
-    print(f'\n{stats.cases} inputs in {stats.seconds:.0f} s: '
-          f'{stats.refused} refused, {stats.signed} signed, '
-          f'{stats.unsignable} accepted but refused by sign (SigningError), '
-          f'{len(stats.findings)} findings')
-    for (stage, exception, engine, deepest), count in sorted(
-            stats.distinct().items(), key=lambda item: -item[1]):
+    stats = fuzz(
+        seed=args.seed, seconds=args.seconds, timeout=args.timeout, on_finding=record, on_unsignable=unsignable
+    )
+    print(
+        f'\n{stats.cases} inputs in {stats.seconds:.0f} s: '
+        f'{stats.refused} refused, {stats.signed} signed, '
+        f'{stats.unsignable} accepted but refused by sign (SigningError), '
+        f'{len(stats.findings)} findings'
+    )
+    for (stage, exception, engine, deepest), count in sorted(stats.distinct().items(), key=lambda item: -item[1]):
         print(f'{count:6d}  {stage:9s} {exception}  {engine or "-"}  {deepest}')
     return 1 if stats.findings else 0
 

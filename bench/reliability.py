@@ -83,10 +83,19 @@ from pathlib import Path
 import psutil
 import requests
 import urllib3
-
 from common import (
-    REPO, VAR, Catcher, Page, RecipientBrowser, Sender, TsaProcess, drop_database, free_port, odoo,
-    odoo_options, wait_for_http,
+    REPO,
+    VAR,
+    Catcher,
+    Page,
+    RecipientBrowser,
+    Sender,
+    TsaProcess,
+    drop_database,
+    free_port,
+    odoo,
+    odoo_options,
+    wait_for_http,
 )
 
 from cloudstamp_engine import Verdict, load_pem_certificates, verify_pdf
@@ -106,7 +115,8 @@ WORKERS_REASON = (
     '2 per core: an agreement is mostly CPU but also waits on PostgreSQL and the TSA, so one '
     'worker per core leaves the cores idle at times, while more workers make each agreement '
     'wait longer for CPU and cost memory; Odoo adds its 2 cron workers, which complete the '
-    'envelopes')
+    'envelopes'
+)
 
 
 def shown(path: Path) -> Path:
@@ -158,13 +168,16 @@ class Results:
     def last_line(self) -> str:
         def shown(value):
             return '-' if value is None else str(int(value))
+
         view = f'{percentile(self.views, 95):.0f}' if self.views else '-'
         agree = f'{percentile(self.agrees, 95):.0f}' if self.agrees else '-'
-        return (f'load_{self.plan.load_users}_view_p95_ms={view} '
-                f'load_{self.plan.load_users}_agree_p95_ms={agree} errors={shown(self.errors)} '
-                f'races_lost={shown(self.races_lost)} '
-                f'crash_rounds_ok={shown(self.crash_rounds_ok)}/{self.plan.crashes} '
-                f'restore_ok={shown(self.restore_ok)}')
+        return (
+            f'load_{self.plan.load_users}_view_p95_ms={view} '
+            f'load_{self.plan.load_users}_agree_p95_ms={agree} errors={shown(self.errors)} '
+            f'races_lost={shown(self.races_lost)} '
+            f'crash_rounds_ok={shown(self.crash_rounds_ok)}/{self.plan.crashes} '
+            f'restore_ok={shown(self.restore_ok)}'
+        )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -176,8 +189,10 @@ def percentile(values: list[float], q: float) -> float:
 def summary(values: list[float]) -> str:
     if not values:
         return 'no samples'
-    return (f'p50 {percentile(values, 50):.0f} ms, p95 {percentile(values, 95):.0f} ms, '
-            f'max {max(values):.0f} ms ({len(values)} requests)')
+    return (
+        f'p50 {percentile(values, 50):.0f} ms, p95 {percentile(values, 95):.0f} ms, '
+        f'max {max(values):.0f} ms ({len(values)} requests)'
+    )
 
 
 # ----------------------------------------------------------------------------
@@ -208,22 +223,31 @@ class OdooServer:
             self.port = free_port()
             # Cron workers as in production: they complete agreed envelopes
             # (certificate, trail timestamp, mails) right after the last agreement.
-            extra = (f'--gevent-port={free_port()} --smtp=127.0.0.1 --smtp-port={self.smtp_port} '
-                     '--log-level=warn --proxy-mode')
-            env = dict(os.environ, CLOUDSTAMP_DB=self.db, ODOO_HTTP_PORT=str(self.port),
-                       ODOO_WORKERS=str(self.workers), ODOO_EXTRA_ARGS=extra, PYTHON=sys.executable)
+            extra = (
+                f'--gevent-port={free_port()} --smtp=127.0.0.1 --smtp-port={self.smtp_port} '
+                '--log-level=warn --proxy-mode'
+            )
+            env = dict(
+                os.environ,
+                CLOUDSTAMP_DB=self.db,
+                ODOO_HTTP_PORT=str(self.port),
+                ODOO_WORKERS=str(self.workers),
+                ODOO_EXTRA_ARGS=extra,
+                PYTHON=sys.executable,
+            )
             with self.log_path.open('ab') as log:
-                self.process = subprocess.Popen(['bash', str(REPO / 'scripts' / 'run.sh')], cwd=REPO,
-                                                env=env, stdout=log, stderr=subprocess.STDOUT)
+                self.process = subprocess.Popen(
+                    ['bash', str(REPO / 'scripts' / 'run.sh')], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+                )
             try:
-                wait_for_http(f'{self.base}/web/login', timeout=900,
-                              alive=lambda: self.process.poll() is None)
+                wait_for_http(f'{self.base}/web/login', timeout=900, alive=lambda: self.process.poll() is None)
             except TimeoutError:
                 if self.process.poll() is None:
-                    raise TimeoutError(f'Odoo does not answer on {self.base}; see {self.log_path}') \
-                        from None
-                say(f'scripts/run.sh ended with status {self.process.returncode} '
-                    f'(attempt {attempt}/{self.INSTALL_ATTEMPTS}); last log lines:\n{self.log_tail()}')
+                    raise TimeoutError(f'Odoo does not answer on {self.base}; see {self.log_path}') from None
+                say(
+                    f'scripts/run.sh ended with status {self.process.returncode} '
+                    f'(attempt {attempt}/{self.INSTALL_ATTEMPTS}); last log lines:\n{self.log_tail()}'
+                )
                 if attempt == self.INSTALL_ATTEMPTS:
                     raise RuntimeError(f'Odoo did not start; see {self.log_path}') from None
                 drop_database(self.db)
@@ -311,8 +335,7 @@ class OdooServer:
         for pid in self.worker_pids():
             worker = psutil.Process(pid)
             for connection in worker.connections(kind='tcp'):
-                if connection.laddr.port == local_port and connection.raddr \
-                        and connection.raddr.port == remote_port:
+                if connection.laddr.port == local_port and connection.raddr and connection.raddr.port == remote_port:
                     return worker
         raise LookupError(f'no worker holds a connection from port {local_port} to {remote_port}')
 
@@ -369,16 +392,22 @@ class Bench:
         self.catcher = Catcher().start()
         self.server = OdooServer(DB, self.workers, self.catcher.port)
         started = time.monotonic()
-        say(f'starting Odoo (scripts/run.sh, database {DB}, {self.workers} prefork workers, '
-            f'log {shown(self.server.log_path)})')
+        say(
+            f'starting Odoo (scripts/run.sh, database {DB}, {self.workers} prefork workers, '
+            f'log {shown(self.server.log_path)})'
+        )
         self.server.start()
-        say(f'Odoo ready on {self.server.base} after {time.monotonic() - started:.0f} s; '
-            f'workers {sorted(self.server.worker_pids())}')
+        say(
+            f'Odoo ready on {self.server.base} after {time.monotonic() - started:.0f} s; '
+            f'workers {sorted(self.server.worker_pids())}'
+        )
         cpu, others = self.server.idle_activity()
         say(f'idle server: {cpu:.0f}% of one core; {others} process(es) besides the workers in 3 s')
         if others > 1:
-            say(f'WARNING: the prefork master keeps restarting its gevent (websocket) process, which '
-                f'fails with: {self.server.last_exception()} (see {self.server.log_path.name})')
+            say(
+                f'WARNING: the prefork master keeps restarting its gevent (websocket) process, which '
+                f'fails with: {self.server.last_exception()} (see {self.server.log_path.name})'
+            )
         self.sender = Sender(self.server.base, DB, 'sender@reliability.example')
         tsa_root_pem = (self.tmp / 'tsa-root.pem').read_bytes()
         self._use_tsa(tsa_root_pem)
@@ -389,13 +418,18 @@ class Bench:
         """As an administrator would: the TSA's URL, and its root among the
         trusted roots (Settings > CloudStamp), so its tokens verify."""
         self.sender.call('ir.config_parameter', 'set_param', 'cloudstamp.tsa_url', self.tsa.url)
-        settings = self.sender.call('res.config.settings', 'create', {
-            'cloudstamp_trusted_roots_file': base64.b64encode(root_pem).decode()})
+        settings = self.sender.call(
+            'res.config.settings', 'create', {'cloudstamp_trusted_roots_file': base64.b64encode(root_pem).decode()}
+        )
         self.sender.call('res.config.settings', 'execute', [settings])
 
     def __exit__(self, *exc) -> None:
-        for step in (self.server and self.server.stop, self.catcher and self.catcher.shutdown,
-                     self.tsa and self.tsa.stop, lambda: drop_database(DB, RESTORED)):
+        for step in (
+            self.server and self.server.stop,
+            self.catcher and self.catcher.shutdown,
+            self.tsa and self.tsa.stop,
+            lambda: drop_database(DB, RESTORED),
+        ):
             if step:
                 try:
                     step()
@@ -410,10 +444,10 @@ class Bench:
         """/cloudstamp/root_ca.crt, logged in as the administrator."""
         browser = requests.Session()
         login = browser.get(f'{self.base}/web/login', timeout=60)
-        hidden = next(fields for action, fields in Page(login.text).forms
-                      if action.endswith('/web/login'))
-        browser.post(f'{self.base}/web/login', timeout=60,
-                     data={**hidden, 'login': 'admin', 'password': 'admin'}).raise_for_status()
+        hidden = next(fields for action, fields in Page(login.text).forms if action.endswith('/web/login'))
+        browser.post(
+            f'{self.base}/web/login', timeout=60, data={**hidden, 'login': 'admin', 'password': 'admin'}
+        ).raise_for_status()
         answer = browser.get(f'{self.base}/cloudstamp/root_ca.crt', timeout=60)
         answer.raise_for_status()
         if b'BEGIN CERTIFICATE' not in answer.content:
@@ -424,23 +458,26 @@ class Bench:
     def send_envelopes(self, label: str, count: int, documents: int = 1) -> list[Sent]:
         """``count`` envelopes of ``documents`` 1 MB PDFs, one recipient each,
         sent; the links are taken from the mails."""
+
         def send(number: int) -> Sent:
             address = f'{label}-{number:03d}@reliability.example'
-            files = [contract_pdf(f'{label} {number} / {i}', padding_bytes=MB - 16 * 1024)
-                     for i in range(documents)]
-            envelope_id = self.sender.create_envelope(f'{label} {number}', files,
-                                                      [(f'{label} {number}', address)])
+            files = [contract_pdf(f'{label} {number} / {i}', padding_bytes=MB - 16 * 1024) for i in range(documents)]
+            envelope_id = self.sender.create_envelope(f'{label} {number}', files, [(f'{label} {number}', address)])
             self.sender.call('cloudstamp.envelope', 'action_send', [envelope_id])
             return Sent(envelope_id, address, self.catcher.link_for(address))
+
         with ThreadPoolExecutor(self.workers) as pool:
             return list(pool.map(send, range(count)))
 
     def read_envelope(self, envelope_id: int) -> dict:
         """State, waiting recipient, recipients' states and event types."""
-        envelope = self.sender.call('cloudstamp.envelope', 'read', [envelope_id],
-                                    ['state', 'current_recipient_id', 'recipient_ids', 'event_ids'])[0]
-        recipients = self.sender.call('cloudstamp.recipient', 'read', envelope['recipient_ids'],
-                                      ['state'])
+        envelope = self.sender.call(
+            'cloudstamp.envelope',
+            'read',
+            [envelope_id],
+            ['state', 'current_recipient_id', 'recipient_ids', 'event_ids'],
+        )[0]
+        recipients = self.sender.call('cloudstamp.recipient', 'read', envelope['recipient_ids'], ['state'])
         events = self.sender.call('cloudstamp.event', 'read', envelope['event_ids'], ['event_type'])
         return {
             'state': envelope['state'],
@@ -467,8 +504,9 @@ class Bench:
     def signatures(self, envelope_id: int) -> tuple[list[list[str]], list[str]]:
         """Per PDF (signed_file, over XML-RPC) the actions of its signatures,
         and any problem the engine's verify_pdf finds with them."""
-        documents = self.sender.call('cloudstamp.envelope.file', 'search_read',
-                                     [('envelope_id', '=', envelope_id)], ['name', 'signed_file'])
+        documents = self.sender.call(
+            'cloudstamp.envelope.file', 'search_read', [('envelope_id', '=', envelope_id)], ['name', 'signed_file']
+        )
         actions, problems = [], []
         for document in sorted(documents, key=lambda d: d['id']):
             report = verify_pdf(base64.b64decode(document['signed_file'] or ''), self.trust_roots)
@@ -529,15 +567,14 @@ def visit_and_agree(base: str, token: str, tally: Tally, pause: float) -> None:
     documents = browser.documents(page)
     tally.expect(bool(documents), f'no document viewer at {page.url}')
     for path in documents:
-        pdf = tally.request('view', lambda: browser.get(path))
+        pdf = tally.request('view', lambda path=path: browser.get(path))
         tally.expect(pdf.content.startswith(b'%PDF'), f'{path} is not a PDF')
     time.sleep(pause)
     answer = tally.request('agree', lambda: browser.submit(page, 'agree', follow=False))
     tally.request('view', lambda: browser.get(answer.headers.get('Location', '')))
 
 
-def run_visits(base: str, sent: list[Sent], tally: Tally, window: float, pause: float,
-               seed: int) -> None:
+def run_visits(base: str, sent: list[Sent], tally: Tally, window: float, pause: float, seed: int) -> None:
     """Every recipient in its own thread, starting at a random moment in ``window``."""
     rng = random.Random(seed)
     start = time.monotonic() + 0.2
@@ -549,8 +586,7 @@ def run_visits(base: str, sent: list[Sent], tally: Tally, window: float, pause: 
         except RequestFailed:
             pass
 
-    threads = [threading.Thread(target=visit, args=(s.token, start + rng.uniform(0, window)))
-               for s in sent]
+    threads = [threading.Thread(target=visit, args=(s.token, start + rng.uniform(0, window))) for s in sent]
     for thread in threads:
         thread.start()
     deadline = time.monotonic() + window + 300
@@ -562,8 +598,11 @@ def run_visits(base: str, sent: list[Sent], tally: Tally, window: float, pause: 
 
 def not_completed(bench: Bench, sent: list[Sent]) -> list[str]:
     states = bench.states([s.envelope_id for s in sent])
-    return [f'envelope {s.envelope_id} ({s.email}) is {states[s.envelope_id]}, not completed'
-            for s in sent if states[s.envelope_id] != 'completed']
+    return [
+        f'envelope {s.envelope_id} ({s.email}) is {states[s.envelope_id]}, not completed'
+        for s in sent
+        if states[s.envelope_id] != 'completed'
+    ]
 
 
 # ----------------------------------------------------------------------------
@@ -571,14 +610,18 @@ def not_completed(bench: Bench, sent: list[Sent]) -> list[str]:
 # ----------------------------------------------------------------------------
 def phase_load(bench: Bench, results: Results) -> None:
     plan = bench.plan
-    heading(f'1. load: {plan.load_users} recipients within {plan.arrival_seconds:.0f} s, '
-            f'one 1 MB PDF each, {bench.workers} workers')
+    heading(
+        f'1. load: {plan.load_users} recipients within {plan.arrival_seconds:.0f} s, '
+        f'one 1 MB PDF each, {bench.workers} workers'
+    )
     started = time.monotonic()
     warm_up = bench.send_envelopes('warmup', 2 * bench.workers)
     load = bench.send_envelopes('load', plan.load_users)
     batch = bench.send_envelopes('saturation', plan.saturation_agreements)
-    say(f'prepared and sent {len(warm_up) + len(load) + len(batch)} envelopes in '
-        f'{time.monotonic() - started:.0f} s (not timed)')
+    say(
+        f'prepared and sent {len(warm_up) + len(load) + len(batch)} envelopes in '
+        f'{time.monotonic() - started:.0f} s (not timed)'
+    )
 
     # Every worker compiles its templates once; that is not what we measure.
     run_visits(bench.base, warm_up, Tally(), window=0, pause=0, seed=plan.seed)
@@ -592,8 +635,10 @@ def phase_load(bench: Bench, results: Results) -> None:
     results.views, results.agrees = tally.views, tally.agrees
     against_target('views (GET of a page or PDF)', tally.views, VIEW_P95_TARGET_MS)
     against_target('agreements (POST until its response)', tally.agrees, AGREE_P95_TARGET_MS)
-    say(f'completion by the cron workers: every envelope completed {time.monotonic() - waited:.1f} s '
-        f'after the last agreement answered')
+    say(
+        f'completion by the cron workers: every envelope completed {time.monotonic() - waited:.1f} s '
+        f'after the last agreement answered'
+    )
 
     saturation_errors = saturation(bench, batch)
     results.errors = len(errors) + len(saturation_errors)
@@ -633,10 +678,12 @@ def saturation(bench: Bench, sent: list[Sent]) -> list[str]:
         list(pool.map(agree, prepared))
     elapsed = time.perf_counter() - start
     cpu = bench.server.workers_cpu_seconds() - cpu
-    say(f'saturation: {len(sent)} agreements by {clients} concurrent clients in {elapsed:.1f} s = '
+    say(
+        f'saturation: {len(sent)} agreements by {clients} concurrent clients in {elapsed:.1f} s = '
         f'{len(sent) / elapsed:.1f} agreements/s with {bench.workers} workers; the workers used '
         f'{cpu / len(sent) * 1000:.0f} ms of CPU per agreement '
-        f'(each agreement: {summary(tally.agrees)})')
+        f'(each agreement: {summary(tally.agrees)})'
+    )
     return tally.errors + not_completed(bench, sent)
 
 
@@ -688,12 +735,14 @@ def race_round(bench: Bench, number: int) -> tuple[list[str], str]:
     for thread in threads:
         thread.join(120)
 
-    problems = [f'client {i + 1}: {problem}' for i, answer in enumerate(answers)
-                if (problem := page_problem(answer))]
+    problems = [f'client {i + 1}: {problem}' for i, answer in enumerate(answers) if (problem := page_problem(answer))]
     problems += agreed_once(bench, sent.envelope_id, before)
     messages = [m for a in answers if isinstance(a, requests.Response) for m in ERROR_RE.findall(a.text)]
-    note = f'{timings[0]:.0f} / {timings[1]:.0f} ms; the other saw: {messages[0].strip()!r}' \
-        if messages else f'{timings[0]:.0f} / {timings[1]:.0f} ms'
+    note = (
+        f'{timings[0]:.0f} / {timings[1]:.0f} ms; the other saw: {messages[0].strip()!r}'
+        if messages
+        else f'{timings[0]:.0f} / {timings[1]:.0f} ms'
+    )
     return problems, note
 
 
@@ -735,15 +784,18 @@ def page_problem(answer) -> str:
 # ----------------------------------------------------------------------------
 def phase_crashes(bench: Bench, results: Results) -> None:
     rounds = bench.plan.crashes
-    heading(f'3. crashes: {rounds} rounds, the worker signing an agreement is SIGKILLed '
-            f'while the TSA holds its request')
+    heading(
+        f'3. crashes: {rounds} rounds, the worker signing an agreement is SIGKILLed while the TSA holds its request'
+    )
     ok = 0
     for number in range(1, rounds + 1):
         nth = 1 + (number - 1) % 2  # the first or the second PDF's signature
         problems, note = guarded(crash_round, bench, number, nth)
         ok += not problems
-        say(f'crash {number}/{rounds} at TSA request {nth}/2: {note}'
-            + (f'; FAILED: {"; ".join(problems)}' if problems else '; ok'))
+        say(
+            f'crash {number}/{rounds} at TSA request {nth}/2: {note}'
+            + (f'; FAILED: {"; ".join(problems)}' if problems else '; ok')
+        )
     results.crash_rounds_ok = ok
     if ok < rounds:
         results.fail(f'{rounds - ok} of {rounds} crash rounds failed')
@@ -810,7 +862,7 @@ def consistent_after_crash(bench: Bench, sent: Sent, before: list[list[str]]) ->
 # Phase 4: backup and restore
 # ----------------------------------------------------------------------------
 # Runs in `odoo shell` on the restored copy; writes a report and the PDFs.
-INSPECT_COPY = '''
+INSPECT_COPY = """
 import base64, json, os
 from pathlib import Path
 out = Path(os.environ['RELIABILITY_OUT'])
@@ -827,7 +879,7 @@ for envelope in env['cloudstamp.envelope'].search([('state', '=', 'completed')])
     report['envelopes'].append({'id': envelope.id, 'trail': params['type'],
                                 'message': str(params.get('message', '')), 'files': files})
 (out / 'report.json').write_text(json.dumps(report))
-'''
+"""
 
 
 def phase_restore(bench: Bench, results: Results) -> None:
@@ -851,8 +903,13 @@ def phase_restore(bench: Bench, results: Results) -> None:
 def backup_and_restore(work: Path) -> None:
     """pg_dump and a filestore copy of DB, restored as RESTORED."""
     options = odoo_options()
-    pg_env = dict(os.environ, PGHOST=options['db_host'], PGPORT=options['db_port'],
-                  PGUSER=options['db_user'], PGPASSWORD=options['db_password'])
+    pg_env = dict(
+        os.environ,
+        PGHOST=options['db_host'],
+        PGPORT=options['db_port'],
+        PGUSER=options['db_user'],
+        PGPASSWORD=options['db_password'],
+    )
     filestores = Path(options['data_dir']) / 'filestore'
     started = time.monotonic()
     dump = work / f'{DB}.dump'
@@ -861,8 +918,10 @@ def backup_and_restore(work: Path) -> None:
     # transaction committed, so it is in the copy.
     shutil.copytree(filestores / DB, work / 'filestore')
     size = sum(f.stat().st_size for f in (work / 'filestore').rglob('*') if f.is_file())
-    say(f'backup: dump {dump.stat().st_size / MB:.1f} MB, filestore {size / MB:.1f} MB '
-        f'in {time.monotonic() - started:.1f} s')
+    say(
+        f'backup: dump {dump.stat().st_size / MB:.1f} MB, filestore {size / MB:.1f} MB '
+        f'in {time.monotonic() - started:.1f} s'
+    )
     started = time.monotonic()
     run_tool(['createdb', '--template=template0', RESTORED], pg_env)
     run_tool(['pg_restore', '--no-owner', f'--dbname={RESTORED}', str(dump)], pg_env)
@@ -875,8 +934,7 @@ def check_copy(bench: Bench, report: dict, completed: list[int]) -> list[str]:
     problems = []
     restored = sorted(e['id'] for e in report['envelopes'])
     if restored != sorted(completed):
-        problems.append(f'completed envelopes: {len(completed)} in the original, '
-                        f'{len(restored)} in the copy')
+        problems.append(f'completed envelopes: {len(completed)} in the original, {len(restored)} in the copy')
     if report['root_ca'].encode().strip() != bench.root_ca_pem.strip():
         problems.append('the root CA of the copy differs from /cloudstamp/root_ca.crt')
     broken = [e for e in report['envelopes'] if e['trail'] != 'success']
@@ -888,12 +946,20 @@ def check_copy(bench: Bench, report: dict, completed: list[int]) -> list[str]:
     started = time.monotonic()
     spawn = multiprocessing.get_context('spawn')  # no fork of a process with threads
     with ProcessPoolExecutor(os.cpu_count() or 1, mp_context=spawn) as pool:
-        checks = list(pool.map(check_signed_pdf, [path for _, path in files],
-                               [roots_pem] * len(files), [bench.root_ca_pem] * len(files)))
-    bad = [f'{label}: {problem}' for (label, _), problem in zip(files, checks) if problem]
-    say(f'signed PDFs on the copy: {len(files) - len(bad)} of {len(files)} valid for verify_pdf '
+        checks = list(
+            pool.map(
+                check_signed_pdf,
+                [path for _, path in files],
+                [roots_pem] * len(files),
+                [bench.root_ca_pem] * len(files),
+            )
+        )
+    bad = [f'{label}: {problem}' for (label, _), problem in zip(files, checks, strict=True) if problem]
+    say(
+        f'signed PDFs on the copy: {len(files) - len(bad)} of {len(files)} valid for verify_pdf '
         f'(trusting the database root CA and the TSA root) and pdfsig, '
-        f'checked in {time.monotonic() - started:.0f} s')
+        f'checked in {time.monotonic() - started:.0f} s'
+    )
     return problems + bad[:5] + ([] if files else ['no signed PDF to check'])
 
 
@@ -907,8 +973,17 @@ def inspect_copy(work: Path) -> dict:
     out = work / 'copy'
     out.mkdir()
     log = LOGS / f'shell-{RESTORED}.log'
-    done = odoo('-d', RESTORED, '--no-http', '--log-level=warn', command='shell', check=False,
-                input=INSPECT_COPY, env=dict(os.environ, RELIABILITY_OUT=str(out)), timeout=900)
+    done = odoo(
+        '-d',
+        RESTORED,
+        '--no-http',
+        '--log-level=warn',
+        command='shell',
+        check=False,
+        input=INSPECT_COPY,
+        env=dict(os.environ, RELIABILITY_OUT=str(out)),
+        timeout=900,
+    )
     log.write_text(done.stdout + done.stderr)
     if done.returncode or not (out / 'report.json').exists():
         raise RuntimeError(f'odoo shell on {RESTORED} failed; see {log}')
@@ -933,10 +1008,12 @@ def check_signed_pdf(path: str, roots_pem: bytes, root_ca_pem: bytes) -> str:
 # ----------------------------------------------------------------------------
 def phase_guess(bench: Bench, results: Results) -> None:
     plan = bench.plan
-    heading(f'5. guessing: {plan.guesses} random tokens from {GUESSER_IP} through a proxy '
-            f'that appends X-Forwarded-For')
-    proxy = subprocess.Popen([sys.executable, str(REPO / 'bench' / 'forwarding_proxy.py'),
-                              str(bench.server.port)], stdout=subprocess.PIPE, text=True)
+    heading(f'5. guessing: {plan.guesses} random tokens from {GUESSER_IP} through a proxy that appends X-Forwarded-For')
+    proxy = subprocess.Popen(
+        [sys.executable, str(REPO / 'bench' / 'forwarding_proxy.py'), str(bench.server.port)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         proxy_port = int(proxy.stdout.readline())
         guess_through(bench, results, proxy_port)
@@ -963,20 +1040,28 @@ def guess_through(bench: Bench, results: Results, proxy_port: int) -> None:
     answers = [status for status, _ in guesser.answers]
     first_429 = answers.index(429) + 1 if 429 in answers else None
     hits = sum(status not in (404, 429) for status in answers)
-    say(f'{len(answers)} guesses in {elapsed:.0f} s ({len(answers) / elapsed:.0f}/s over '
+    say(
+        f'{len(answers)} guesses in {elapsed:.0f} s ({len(answers) / elapsed:.0f}/s over '
         f'{guesser.clients} keep-alive connections), half with forged X-Forwarded-For/-Host; '
-        f'the workers used {cpu / max(1, len(answers)) * 1000:.1f} ms of CPU per answer')
+        f'the workers used {cpu / max(1, len(answers)) * 1000:.1f} ms of CPU per answer'
+    )
     for forged in (False, True):
         statuses = [status for status, was_forged in guesser.answers if was_forged == forged]
-        say(f'answers {"with" if forged else "without"} forged headers: '
-            + ', '.join(f'{statuses.count(status)} x {status}' for status in sorted(set(statuses))))
+        say(
+            f'answers {"with" if forged else "without"} forged headers: '
+            + ', '.join(f'{statuses.count(status)} x {status}' for status in sorted(set(statuses)))
+        )
     if first_429:
-        say(f'429 began after {first_429} guesses; {answers[first_429:].count(404)} later answers '
-            f'were still 404 (already in flight)')
+        say(
+            f'429 began after {first_429} guesses; {answers[first_429:].count(404)} later answers '
+            f'were still 404 (already in flight)'
+        )
     say(f'hits: {hits}; transport errors: {guesser.errors}')
     statuses = sorted({status for status, _ in recipient.opened})
-    say(f'recipient on {RECIPIENT_IP}: {len(recipient.opened)} page opens before, during and after, '
-        f'statuses {statuses}, slowest {max(ms for _, ms in recipient.opened):.0f} ms')
+    say(
+        f'recipient on {RECIPIENT_IP}: {len(recipient.opened)} page opens before, during and after, '
+        f'statuses {statuses}, slowest {max(ms for _, ms in recipient.opened):.0f} ms'
+    )
     if hits:
         results.fail(f'{hits} guessed tokens were answered with something other than 404/429')
     if first_429 is None:
@@ -992,8 +1077,9 @@ class RecipientOnProxy:
 
     def __init__(self, proxy_port: int, token: str):
         self.link = f'/cloudstamp/r/{token}'
-        self.pool = urllib3.HTTPConnectionPool('127.0.0.1', proxy_port, maxsize=1, retries=False,
-                                               timeout=60, source_address=(RECIPIENT_IP, 0))
+        self.pool = urllib3.HTTPConnectionPool(
+            '127.0.0.1', proxy_port, maxsize=1, retries=False, timeout=60, source_address=(RECIPIENT_IP, 0)
+        )
         self.opened: list[tuple[int, float]] = []  # status, milliseconds
 
     def open(self) -> None:
@@ -1011,9 +1097,15 @@ class Guesser:
 
     def __init__(self, proxy_port: int, count: int, clients: int):
         self.clients = clients
-        self.pool = urllib3.HTTPConnectionPool('127.0.0.1', proxy_port, maxsize=clients, block=True,
-                                               retries=False, timeout=60,
-                                               source_address=(GUESSER_IP, 0))
+        self.pool = urllib3.HTTPConnectionPool(
+            '127.0.0.1',
+            proxy_port,
+            maxsize=clients,
+            block=True,
+            retries=False,
+            timeout=60,
+            source_address=(GUESSER_IP, 0),
+        )
         self.answers: list[tuple[int, bool]] = []  # status, forged; in the order they came
         self.errors = 0
         self._numbers = iter(range(count))
@@ -1030,11 +1122,11 @@ class Guesser:
         rng = random.Random()
         while (number := self._next()) is not None:
             forged = rng.choice(self.FORGED).format(rng.randrange(1, 255)) if number % 2 else None
-            headers = {'X-Forwarded-For': forged, 'X-Real-IP': forged,
-                       'X-Forwarded-Host': 'forged.example'} if forged else {}
+            headers = (
+                {'X-Forwarded-For': forged, 'X-Real-IP': forged, 'X-Forwarded-Host': 'forged.example'} if forged else {}
+            )
             try:
-                status = self.pool.request('GET', f'/cloudstamp/r/{secrets.token_urlsafe(32)}',
-                                           headers=headers).status
+                status = self.pool.request('GET', f'/cloudstamp/r/{secrets.token_urlsafe(32)}', headers=headers).status
             except urllib3.exceptions.HTTPError:
                 with self._lock:
                     self.errors += 1
@@ -1047,19 +1139,28 @@ class Guesser:
 
 
 # ----------------------------------------------------------------------------
-PHASE_RUNNERS = {'load': phase_load, 'races': phase_races, 'crashes': phase_crashes,
-                 'restore': phase_restore, 'guess': phase_guess}
+PHASE_RUNNERS = {
+    'load': phase_load,
+    'races': phase_races,
+    'crashes': phase_crashes,
+    'restore': phase_restore,
+    'guess': phase_guess,
+}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--quick', action='store_true', help='small numbers, same checks (CI)')
-    parser.add_argument('--phases', default=','.join(PHASE_RUNNERS),
-                        help=f'comma-separated subset of {",".join(PHASE_RUNNERS)}')
-    parser.add_argument('--workers', type=int, default=DEFAULT_WORKERS,
-                        help=f'Odoo prefork workers (default {DEFAULT_WORKERS}: 2 per core)')
-    parser.add_argument('--guesses', type=int, help=f'token guesses (default {FULL.guesses}, '
-                        f'--quick {QUICK.guesses})')
+    parser.add_argument(
+        '--phases', default=','.join(PHASE_RUNNERS), help=f'comma-separated subset of {",".join(PHASE_RUNNERS)}'
+    )
+    parser.add_argument(
+        '--workers',
+        type=int,
+        default=DEFAULT_WORKERS,
+        help=f'Odoo prefork workers (default {DEFAULT_WORKERS}: 2 per core)',
+    )
+    parser.add_argument('--guesses', type=int, help=f'token guesses (default {FULL.guesses}, --quick {QUICK.guesses})')
     parser.add_argument('--seed', type=int, default=FULL.seed, help='arrival times of the load')
     args = parser.parse_args()
     phases = [p.strip() for p in args.phases.split(',') if p.strip()]
@@ -1075,11 +1176,12 @@ def main() -> int:
 
     started = time.monotonic()
     why = WORKERS_REASON if args.workers == DEFAULT_WORKERS else 'set by --workers'
-    say(f'reliability{" --quick" if args.quick else ""}: phases {", ".join(phases)}; '
-        f'{os.cpu_count()} cores, {args.workers} Odoo workers ({why})')
+    say(
+        f'reliability{" --quick" if args.quick else ""}: phases {", ".join(phases)}; '
+        f'{os.cpu_count()} cores, {args.workers} Odoo workers ({why})'
+    )
     try:
-        with tempfile.TemporaryDirectory(prefix='reliability-') as tmp, \
-                Bench(plan, args.workers, Path(tmp)) as bench:
+        with tempfile.TemporaryDirectory(prefix='reliability-') as tmp, Bench(plan, args.workers, Path(tmp)) as bench:
             for phase in phases:
                 try:
                     PHASE_RUNNERS[phase](bench, results)

@@ -46,8 +46,9 @@ def copy(source: str, target: str) -> None:
     connection = connect()
     try:
         with connection.cursor() as cr:
-            cr.execute(sql.SQL('CREATE DATABASE {} WITH TEMPLATE {}').format(
-                sql.Identifier(target), sql.Identifier(source)))
+            cr.execute(
+                sql.SQL('CREATE DATABASE {} WITH TEMPLATE {}').format(sql.Identifier(target), sql.Identifier(source))
+            )
     finally:
         connection.close()
     if Path(config.filestore(source)).exists():

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: a fresh database, the three addons installed, then
+# `make test`: the linters (scripts/lint.sh), a fresh database, the three
+# addons installed, then
 #   1. Odoo's own tests for the code our dependency pins touch,
 #   2. the signing engine's tests (plain pytest, no Odoo),
 #   3. the addons' tests through pytest-odoo, HTTP included,
@@ -11,6 +12,8 @@ DB="${CLOUDSTAMP_TEST_DB:-cloudstamp_test}"
 LOGS="$VAR/test-logs"
 rm -rf "$LOGS"; mkdir -p "$LOGS"
 cd "$REPO"
+
+bash "$REPO/scripts/lint.sh"
 
 drop_db() {
   "$PYTHON" "$REPO/scripts/dbtool.py" "$ODOO_CONF" drop "$DB" "${DB}_base"

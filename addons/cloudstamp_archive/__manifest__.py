@@ -9,6 +9,4 @@
     'data': [
         'security/ir.model.access.csv',
     ],
-    'installable': True,
-    'auto_install': False,
 }

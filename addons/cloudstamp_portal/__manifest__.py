@@ -20,7 +20,6 @@
         ],
     },
     'post_init_hook': '_cloudstamp_portal_post_init',
-    'installable': True,
     # The signing addon's links open these pages: wherever it is installed,
     # so are they (no installable combination mails a dead link).
     'auto_install': ['cloudstamp_sign'],

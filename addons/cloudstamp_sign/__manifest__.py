@@ -1,7 +1,6 @@
 {
     'name': 'CloudStamp: Electronic Contracts',
-    'summary': 'Send PDFs for agreement and seal every step with a '
-               'PAdES signature and an RFC 3161 timestamp',
+    'summary': 'Send PDFs for agreement and seal every step with a PAdES signature and an RFC 3161 timestamp',
     'version': '18.0.1.0.0',
     'category': 'Productivity/CloudStamp',
     'author': 'CloudStamp',
@@ -25,6 +24,5 @@
         'views/res_users_views.xml',
     ],
     'post_init_hook': '_cloudstamp_post_init',
-    'installable': True,
     'application': True,
 }

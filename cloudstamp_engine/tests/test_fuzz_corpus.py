@@ -28,11 +28,19 @@ def test_saved_mutant_is_refused_or_handled(path, signer):
 def test_the_corpus_covers_every_kind_of_failure_it_was_made_for():
     """Guards against a corpus trimmed down to the easy cases."""
     kinds = {p.name.split('-')[0] + '-' + p.name.split('-')[1] for p in FIXTURES}
-    for kind in ('preflight-AssertionError', 'preflight-OverflowError',
-                 'preflight-InvalidOperation', 'preflight-Hang',
-                 'sign-PdfReadError', 'sign-PdfStreamError', 'sign-ValueError',
-                 'sign-KeyError', 'sign-TypeError', 'sign-ObjectHeaderReadError',
-                 'sign-InvalidOperation'):
+    for kind in (
+        'preflight-AssertionError',
+        'preflight-OverflowError',
+        'preflight-InvalidOperation',
+        'preflight-Hang',
+        'sign-PdfReadError',
+        'sign-PdfStreamError',
+        'sign-ValueError',
+        'sign-KeyError',
+        'sign-TypeError',
+        'sign-ObjectHeaderReadError',
+        'sign-InvalidOperation',
+    ):
         assert kind in kinds
 
 
@@ -43,6 +51,5 @@ def test_a_short_fixed_seed_fuzz_run_finds_nothing(signer):
     assert stats.cases == 300
     assert stats.refused and stats.signed  # both paths were exercised
     assert not stats.findings, [
-        (f.stage, f.exception, f.engine_where, f.message, f.mutation)
-        for f in stats.findings[:5]
+        (f.stage, f.exception, f.engine_where, f.message, f.mutation) for f in stats.findings[:5]
     ]

@@ -19,11 +19,11 @@ from cloudstamp_engine import (
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
 
 
-def _certificate(subject_key, issuer_key, subject='Someone', issuer=None,
-                 ca=False, eku=None) -> x509.Certificate:
+def _certificate(subject_key, issuer_key, subject='Someone', issuer=None, ca=False, eku=None) -> x509.Certificate:
     def name(cn):
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    now = dt.datetime.now(dt.timezone.utc)
+
+    now = dt.datetime.now(dt.UTC)
     builder = (
         x509.CertificateBuilder()
         .subject_name(name(subject))
@@ -66,7 +66,8 @@ def _ec_identity(eku=None) -> SigningIdentity:
     key = ec.generate_private_key(ec.SECP256R1())
     cert = _certificate(key, key, 'EC TSA', eku=eku)
     key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
     return SigningIdentity.from_pem(_pem(cert), key_pem)
@@ -84,8 +85,7 @@ def test_identity_signs_with_rsa_and_ec(pki, algorithm):
 
     ec_identity = _ec_identity()
     signature = ec_identity.sign(data, algorithm)
-    ec_identity.private_key.public_key().verify(
-        signature, data, ec.ECDSA(hashes.SHA256()))
+    ec_identity.private_key.public_key().verify(signature, data, ec.ECDSA(hashes.SHA256()))
 
 
 class _CountingIdentity(SigningIdentity):
@@ -98,12 +98,12 @@ class _CountingIdentity(SigningIdentity):
 
 def test_document_signatures_and_tokens_sign_through_the_identity(pki):
     """One key-type dispatch, used by both the signer and the embedded TSA."""
+
     def counting(identity):
-        return _CountingIdentity(identity.certificate, identity.private_key,
-                                 identity.chain)
+        return _CountingIdentity(identity.certificate, identity.private_key, identity.chain)
+
     _CountingIdentity.calls.clear()
-    signer = DocumentSigner(counting(pki.signer()),
-                            EmbeddedTimeStamper(counting(pki.tsa())))
+    signer = DocumentSigner(counting(pki.signer()), EmbeddedTimeStamper(counting(pki.tsa())))
     signer.sign(contract_pdf(), SignatureRequest('a@example.jp', SignatureAction.SEND))
     assert len(_CountingIdentity.calls) == 2
     assert any('Signing' in subject for subject in _CountingIdentity.calls)
@@ -115,9 +115,9 @@ def test_an_ec_tsa_issues_tokens_that_verify(signer):
     import hashlib
 
     from cloudstamp_engine import verify_timestamp_token
+
     tsa = _ec_identity(eku=[ExtendedKeyUsageOID.TIME_STAMPING])
     ec_signer = DocumentSigner(signer.identity, EmbeddedTimeStamper(tsa))
     digest = hashlib.sha256(b'audit chain head').digest()
-    check = verify_timestamp_token(
-        ec_signer.timestamp_digest(digest), digest, [tsa.certificate])
+    check = verify_timestamp_token(ec_signer.timestamp_digest(digest), digest, [tsa.certificate])
     assert check.valid and check.trusted, check.problems

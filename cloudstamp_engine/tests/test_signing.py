@@ -48,8 +48,7 @@ def test_four_sequential_signatures_stay_valid(signer, roots, pki):
         assert report.verdict == Verdict.VALID, report.problems
         assert len(report.signatures) == count
         assert report.signatures[-1].coverage == 'entire_file'
-        assert all(s.coverage in ('entire_revision', 'entire_file')
-                   for s in report.signatures)
+        assert all(s.coverage in ('entire_revision', 'entire_file') for s in report.signatures)
     assert_pdfsig_accepts(data, pki.root_cert_pem, expected_count=4)
 
 
@@ -96,11 +95,9 @@ def _timestamp_token(data):
 
 def test_http_tsa_one_request_per_signature_with_basic_auth(pki, roots):
     with Rfc3161HttpServer(pki.tsa(), username='tsa-user', password='秘密') as server:
-        timestamper = http_timestamper(
-            HttpTsaConfig(server.url, username='tsa-user', password='秘密')
-        )
+        timestamper = http_timestamper(HttpTsaConfig(server.url, username='tsa-user', password='秘密'))
         signer = DocumentSigner(pki.signer(), timestamper)
-        for count, data in sign_round(signer, contract_pdf()):
+        for count, data in sign_round(signer, contract_pdf()):  # noqa: B007 - the last round's data is checked below
             assert server.request_count == count
         report = verify_pdf(data, roots)
         assert report.verdict == Verdict.VALID, report.problems
@@ -111,15 +108,14 @@ def test_http_tsa_one_request_per_signature_with_basic_auth(pki, roots):
     digest = hashlib.sha256(signature).hexdigest()
     assert openssl_verify_timestamp(token.dump(), digest, pki.root_cert_pem)
     assert not openssl_verify_timestamp(token.dump(), '00' * 32, pki.root_cert_pem)
-    assert rfc3161ng.check_timestamp(
-        token.dump(), certificate=pki.tsa_cert_pem, data=signature, hashname='sha256'
-    )
+    assert rfc3161ng.check_timestamp(token.dump(), certificate=pki.tsa_cert_pem, data=signature, hashname='sha256')
 
 
 def test_http_tsa_failures_raise_timestamp_error_and_sign_nothing(pki):
     with Rfc3161HttpServer(pki.tsa(), username='u', password='right') as server:
-        wrong = DocumentSigner(pki.signer(), http_timestamper(
-            HttpTsaConfig(server.url, username='u', password='wrong')))
+        wrong = DocumentSigner(
+            pki.signer(), http_timestamper(HttpTsaConfig(server.url, username='u', password='wrong'))
+        )
         with pytest.raises(TimestampError):
             wrong.sign(contract_pdf(), SignatureRequest('a@example.jp', SignatureAction.SEND))
         assert server.request_count == 0
@@ -131,6 +127,7 @@ def test_http_tsa_failures_raise_timestamp_error_and_sign_nothing(pki):
 
 def test_signing_keeps_a_certified_document_valid(signer, roots, pki):
     from pyhanko.sign import fields
+
     data = certified_pdf(contract_pdf(), fields.MDPPerm.FILL_FORMS, pki)
     data = signer.sign(data, SignatureRequest('a@example.jp', SignatureAction.AGREE))
     report = verify_pdf(data, roots)
@@ -140,10 +137,10 @@ def test_signing_keeps_a_certified_document_valid(signer, roots, pki):
 
 def test_page_note_is_printed_in_the_same_revision_as_the_signature(signer, roots):
     import pypdf
+
     original = contract_pdf(pages=2)
     note = 'CloudStamp Document ID: CS-ABCD-EFGH (x)'
-    data = signer.sign(original, SignatureRequest(
-        'sender@example.jp', SignatureAction.SEND, page_note=note))
+    data = signer.sign(original, SignatureRequest('sender@example.jp', SignatureAction.SEND, page_note=note))
     pages = pypdf.PdfReader(io.BytesIO(data)).pages
     assert note in pages[0].extract_text()
     assert note not in pages[1].extract_text()
@@ -157,14 +154,16 @@ def test_page_note_is_printed_in_the_same_revision_as_the_signature(signer, root
 
 def _page_text(data, page=0):
     import pypdf
+
     return pypdf.PdfReader(io.BytesIO(data)).pages[page].extract_text()
 
 
 def test_page_note_on_a_page_that_inherits_its_media_box(signer, roots):
     """Many producers put /MediaBox on the page tree only; the note used to
     fail there with a raw TypeError (a 500 at send)."""
-    data = signer.sign(inherited_media_box_pdf(), SignatureRequest(
-        'sender@example.jp', SignatureAction.SEND, page_note='CS-INHERIT'))
+    data = signer.sign(
+        inherited_media_box_pdf(), SignatureRequest('sender@example.jp', SignatureAction.SEND, page_note='CS-INHERIT')
+    )
     assert 'CS-INHERIT' in _page_text(data)
     # placed from the inherited box's corner (100, 100), not from (0, 0)
     assert b'114.00 110.00 Td (CS-INHERIT)' in data
@@ -175,10 +174,10 @@ def test_a_file_that_already_carries_our_note_can_be_sent_again(signer, roots):
     """A signed CloudStamp PDF uploaded as a new contract: the second note
     needs a font name of its own (it used to fail on /CSNote with a raw
     PdfError)."""
-    first = signer.sign(contract_pdf(), SignatureRequest(
-        'sender@example.jp', SignatureAction.SEND, page_note='CS-FIRST'))
-    second = signer.sign(first, SignatureRequest(
-        'sender@example.jp', SignatureAction.SEND, page_note='CS-SECOND'))
+    first = signer.sign(
+        contract_pdf(), SignatureRequest('sender@example.jp', SignatureAction.SEND, page_note='CS-FIRST')
+    )
+    second = signer.sign(first, SignatureRequest('sender@example.jp', SignatureAction.SEND, page_note='CS-SECOND'))
     text = _page_text(second)
     assert 'CS-FIRST' in text and 'CS-SECOND' in text
     assert b'/CSNote2 6 Tf' in second
@@ -189,15 +188,17 @@ def test_a_file_that_already_carries_our_note_can_be_sent_again(signer, roots):
     assert any('beyond form filling' in p for p in old.problems)
 
 
-@pytest.mark.parametrize('data', [
-    b'not a pdf',
-    # decimal.InvalidOperation inside pyHanko, raised raw before
-    contract_pdf().replace(b'/Count 1', b'/Count 1.2.3'),
-    # KeyError in pyHanko's page lookup, raised raw before
-    contract_pdf().replace(b'/Count 1', b'/Cuont 1'),
-])
+@pytest.mark.parametrize(
+    'data',
+    [
+        b'not a pdf',
+        # decimal.InvalidOperation inside pyHanko, raised raw before
+        contract_pdf().replace(b'/Count 1', b'/Count 1.2.3'),
+        # KeyError in pyHanko's page lookup, raised raw before
+        contract_pdf().replace(b'/Count 1', b'/Cuont 1'),
+    ],
+)
 def test_sign_raises_only_signing_error(signer, data):
     with pytest.raises(SigningError) as info:
-        signer.sign(data, SignatureRequest(
-            'a@example.jp', SignatureAction.SEND, page_note='CS-X'))
+        signer.sign(data, SignatureRequest('a@example.jp', SignatureAction.SEND, page_note='CS-X'))
     assert type(info.value) is SigningError

@@ -4,7 +4,7 @@ verify the token later)."""
 import asyncio
 import hashlib
 import http.client
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -28,6 +28,7 @@ DIGEST = hashlib.sha256(b'audit chain head #42').digest()
 
 # ------------------------------------------------------------- HTTP limits
 
+
 def _post(url, headers, body=b''):
     """A POST with exactly these headers: http.client adds no length."""
     parts = urlsplit(url)
@@ -46,14 +47,16 @@ def _post(url, headers, body=b''):
 
 
 def _timestamp_request(digest=DIGEST) -> bytes:
-    return tsp.TimeStampReq({
-        'version': 1,
-        'message_imprint': {
-            'hash_algorithm': {'algorithm': 'sha256'},
-            'hashed_message': digest,
-        },
-        'cert_req': True,
-    }).dump()
+    return tsp.TimeStampReq(
+        {
+            'version': 1,
+            'message_imprint': {
+                'hash_algorithm': {'algorithm': 'sha256'},
+                'hashed_message': digest,
+            },
+            'cert_req': True,
+        }
+    ).dump()
 
 
 @pytest.fixture(scope='module')
@@ -70,13 +73,16 @@ def issued(tsa_server):
     return lambda: tsa_server.request_count - before
 
 
-@pytest.mark.parametrize('length', [
-    None,          # missing
-    'abc',         # not a number
-    '-5',          # negative
-    '+12',         # a sign is not part of the grammar
-    '12, 12',      # two values
-])
+@pytest.mark.parametrize(
+    'length',
+    [
+        None,  # missing
+        'abc',  # not a number
+        '-5',  # negative
+        '+12',  # a sign is not part of the grammar
+        '12, 12',  # two values
+    ],
+)
 def test_a_bad_content_length_is_answered_400(tsa_server, issued, length):
     headers = {'Content-Type': 'application/timestamp-query'}
     if length is not None:
@@ -86,7 +92,7 @@ def test_a_bad_content_length_is_answered_400(tsa_server, issued, length):
     assert issued() == 0
 
 
-@pytest.mark.parametrize('length', [MAX_REQUEST_BYTES + 1, 10 ** 30])
+@pytest.mark.parametrize('length', [MAX_REQUEST_BYTES + 1, 10**30])
 def test_a_body_over_the_cap_is_answered_413_unread(tsa_server, issued, length):
     # Only the header is sent: the server must not wait for the body.
     status, _body = _post(tsa_server.url, {'Content-Length': str(length)})
@@ -98,10 +104,14 @@ def test_the_server_still_answers_good_requests_after_bad_ones(tsa_server, issue
     _post(tsa_server.url, {'Content-Length': 'abc'})
     _post(tsa_server.url, {'Content-Length': str(MAX_REQUEST_BYTES * 2)})
     body = _timestamp_request()
-    status, reply = _post(tsa_server.url, {
-        'Content-Type': 'application/timestamp-query',
-        'Content-Length': str(len(body)),
-    }, body)
+    status, reply = _post(
+        tsa_server.url,
+        {
+            'Content-Type': 'application/timestamp-query',
+            'Content-Length': str(len(body)),
+        },
+        body,
+    )
     assert status == 200
     assert tsp.TimeStampResp.load(reply)['status']['status'].native == 'granted'
     assert issued() == 1
@@ -115,12 +125,13 @@ def test_a_garbled_request_is_answered_400(tsa_server, issued):
 
 # ------------------------------------------------------------- anchoring
 
+
 def _assert_good_token(token, pki, roots) -> TimestampCheck:
     check = verify_timestamp_token(token, DIGEST, roots)
     assert check.valid and check.trusted, check.problems
     assert not check.problems
     assert 'TSA' in check.tsa
-    assert abs(datetime.now(timezone.utc) - check.gen_time) < timedelta(minutes=1)
+    assert abs(datetime.now(UTC) - check.gen_time) < timedelta(minutes=1)
     # an independent RFC 3161 implementation agrees
     assert openssl_verify_timestamp(token, DIGEST.hex(), pki.root_cert_pem)
     assert not openssl_verify_timestamp(token, '00' * 32, pki.root_cert_pem)
@@ -133,8 +144,9 @@ def test_timestamp_digest_with_the_embedded_tsa(signer, pki, roots):
 
 def test_timestamp_digest_over_http_makes_one_request(pki, roots):
     with Rfc3161HttpServer(pki.tsa(), username='u', password='秘密') as server:
-        signer = DocumentSigner(pki.signer(), http_timestamper(
-            HttpTsaConfig(server.url, username='u', password='秘密')))
+        signer = DocumentSigner(
+            pki.signer(), http_timestamper(HttpTsaConfig(server.url, username='u', password='秘密'))
+        )
         token = signer.timestamp_digest(DIGEST)
         assert server.request_count == 1
     _assert_good_token(token, pki, roots)
@@ -187,7 +199,7 @@ def test_a_different_digest_is_not_valid(signer, roots):
 
 
 def _flip(data: bytes, index: int) -> bytes:
-    return data[:index] + bytes([data[index] ^ 0x01]) + data[index + 1:]
+    return data[:index] + bytes([data[index] ^ 0x01]) + data[index + 1 :]
 
 
 def test_a_flipped_byte_in_the_token_is_not_valid(signer, roots):
@@ -195,22 +207,28 @@ def test_a_flipped_byte_in_the_token_is_not_valid(signer, roots):
     stamped = verify_timestamp_token(token, DIGEST, roots).gen_time
     # GeneralizedTime appears only in the TSTInfo (certificates use UTCTime)
     gen_time = stamped.strftime('%Y%m%d%H%M%S').encode()
-    in_tst_info = token.index(gen_time) + 7       # the day inside genTime
-    in_signature = len(token) - 1                 # the RSA signature ends the token
+    in_tst_info = token.index(gen_time) + 7  # the day inside genTime
+    in_signature = len(token) - 1  # the RSA signature ends the token
     for index in (in_tst_info, in_signature):
         check = verify_timestamp_token(_flip(token, index), DIGEST, roots)
         assert not check.valid and not check.trusted, index
         assert check.problems
 
 
-@pytest.mark.parametrize('garbage', [
-    b'', b'garbage', b'\x30\x82\xff\xff' + b'\x00' * 40, bytes(range(256)),
-    None, 'a string',
-])
+@pytest.mark.parametrize(
+    'garbage',
+    [
+        b'',
+        b'garbage',
+        b'\x30\x82\xff\xff' + b'\x00' * 40,
+        bytes(range(256)),
+        None,
+        'a string',
+    ],
+)
 def test_garbage_is_not_valid_and_does_not_raise(garbage, roots):
     check = verify_timestamp_token(garbage, DIGEST, roots)
-    assert check == TimestampCheck(
-        valid=False, trusted=False, problems=check.problems)
+    assert check == TimestampCheck(valid=False, trusted=False, problems=check.problems)
     assert check.problems
 
 
@@ -235,8 +253,9 @@ def test_timestamp_digest_wants_32_bytes(signer, digest):
 
 def test_timestamp_digest_failures_are_timestamp_errors(pki):
     with Rfc3161HttpServer(pki.tsa(), username='u', password='right') as server:
-        wrong = DocumentSigner(pki.signer(), http_timestamper(
-            HttpTsaConfig(server.url, username='u', password='wrong')))
+        wrong = DocumentSigner(
+            pki.signer(), http_timestamper(HttpTsaConfig(server.url, username='u', password='wrong'))
+        )
         with pytest.raises(TimestampError):
             wrong.timestamp_digest(DIGEST)
         assert server.request_count == 0

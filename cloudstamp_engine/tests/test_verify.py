@@ -84,14 +84,15 @@ def test_byte_range_zeroed(signed, roots):
     match = list(re.finditer(rb'/ByteRange\s*\[[^\]]*\]', signed))[-1]
     original = match.group(0)
     zeroed = b'/ByteRange [0 0 0 0' + b' ' * (len(original) - len(b'/ByteRange [0 0 0 0]')) + b']'
-    forged = signed[:match.start()] + zeroed + signed[match.end():]
+    forged = signed[: match.start()] + zeroed + signed[match.end() :]
     assert len(forged) == len(signed)
     assert verify_pdf(forged, roots).verdict == Verdict.INVALID
 
 
 def test_cms_copied_from_another_document(signer, signed, roots):
-    other = signer.sign(contract_pdf('別の契約 / Another contract'),
-                        SignatureRequest('sender@example.jp', SignatureAction.SEND))
+    other = signer.sign(
+        contract_pdf('別の契約 / Another contract'), SignatureRequest('sender@example.jp', SignatureAction.SEND)
+    )
     _, a_len, a_end, _ = _byte_range(signed)
     _, b_len, b_end, _ = _byte_range(other)
     foreign = other[b_len:b_end]
@@ -104,7 +105,7 @@ def test_cms_copied_from_another_document(signer, signed, roots):
 
 def test_a_changed_byte_in_signed_content(signed, roots):
     index = signed.index(b'/F1')  # inside the first, signed revision
-    forged = signed[:index] + b'/F2' + signed[index + 3:]
+    forged = signed[:index] + b'/F2' + signed[index + 3 :]
     assert verify_pdf(forged, roots).verdict == Verdict.INVALID
 
 
@@ -137,9 +138,11 @@ def test_document_timestamps_are_reported(signed, roots, pki):
     from pyhanko.sign.signers import PdfTimeStamper
 
     from cloudstamp_engine import EmbeddedTimeStamper
+
     out = io.BytesIO()
     PdfTimeStamper(EmbeddedTimeStamper(pki.tsa())).timestamp_pdf(
-        IncrementalPdfFileWriter(io.BytesIO(signed)), 'sha256', output=out)
+        IncrementalPdfFileWriter(io.BytesIO(signed)), 'sha256', output=out
+    )
     report = verify_pdf(out.getvalue(), roots)
     assert report.verdict == Verdict.VALID, report.problems
     *signatures, stamp = report.signatures
@@ -153,11 +156,12 @@ def _sign_without_timestamp(data, pki):
     from pyhanko.sign import fields, signers
 
     from cloudstamp_engine.signing import CachedKeySigner
+
     out = io.BytesIO()
     signers.PdfSigner(
         signers.PdfSignatureMetadata(
-            field_name='NoTimestamp', md_algorithm='sha256',
-            subfilter=fields.SigSeedSubFilter.PADES),
+            field_name='NoTimestamp', md_algorithm='sha256', subfilter=fields.SigSeedSubFilter.PADES
+        ),
         signer=CachedKeySigner(pki.signer()),
     ).sign_pdf(IncrementalPdfFileWriter(io.BytesIO(data)), output=out)
     return out.getvalue()
@@ -181,11 +185,11 @@ def test_a_later_document_timestamp_makes_it_b_t(pki, roots):
     from pyhanko.sign.signers import PdfTimeStamper
 
     from cloudstamp_engine import EmbeddedTimeStamper
+
     out = io.BytesIO()
     PdfTimeStamper(EmbeddedTimeStamper(pki.tsa())).timestamp_pdf(
-        IncrementalPdfFileWriter(io.BytesIO(
-            _sign_without_timestamp(contract_pdf(), pki))),
-        'sha256', output=out)
+        IncrementalPdfFileWriter(io.BytesIO(_sign_without_timestamp(contract_pdf(), pki))), 'sha256', output=out
+    )
     report = verify_pdf(out.getvalue(), roots)
     assert report.verdict == Verdict.VALID, (report.problems, report.warnings)
     assert not report.warnings

@@ -32,12 +32,15 @@ def probe(env: api.Environment) -> dict:
     if 'cloudstamp.envelope' not in env:
         result['outcome'] = 'nothing to send'
         return result
-    envelope = env['cloudstamp.envelope'].create({
-        'name': 'Probe',
-        'file_ids': [odoo.Command.create({'name': 'probe.pdf',
-                                              'original_file': base64.b64encode(contract_pdf('probe'))})],
-        'recipient_ids': [odoo.Command.create({'name': 'Probe', 'email': 'probe@client.example'})],
-    })
+    envelope = env['cloudstamp.envelope'].create(
+        {
+            'name': 'Probe',
+            'file_ids': [
+                odoo.Command.create({'name': 'probe.pdf', 'original_file': base64.b64encode(contract_pdf('probe'))})
+            ],
+            'recipient_ids': [odoo.Command.create({'name': 'Probe', 'email': 'probe@client.example'})],
+        }
+    )
     mails = env['mail.mail'].search([])
     try:
         envelope.action_send()
@@ -58,8 +61,13 @@ def probe(env: api.Environment) -> dict:
             except Exception:  # noqa: BLE001 - werkzeug's NotFound and friends: no route
                 route = False
             recipient = env['cloudstamp.recipient']._from_token(token) if route else env['cloudstamp.recipient']
-            result['links'].append({'path': path.replace(token, '<token>'), 'route': route,
-                                    'recipient_matches': recipient.email == mail.email_to})
+            result['links'].append(
+                {
+                    'path': path.replace(token, '<token>'),
+                    'route': route,
+                    'recipient_matches': recipient.email == mail.email_to,
+                }
+            )
     return result
 
 

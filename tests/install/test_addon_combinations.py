@@ -29,6 +29,7 @@ CONF = VAR / 'odoo.conf'
 PREFIX = os.environ.get('CLOUDSTAMP_COMBO_DB', 'cloudstamp_combo')
 LOGS = VAR / 'test-logs' / 'combinations'
 
+
 def addons() -> list[str]:
     names = []
     for manifest in sorted((REPO / 'addons').glob('*/__manifest__.py')):
@@ -40,11 +41,16 @@ def addons() -> list[str]:
 def odoo(*args: str, log: str) -> None:
     LOGS.mkdir(parents=True, exist_ok=True)
     with open(LOGS / log, 'w') as out:
-        done = subprocess.run([sys.executable, '-m', 'odoo', '-c', str(CONF), *args, '--stop-after-init',
-                               '--log-level=warn'], stdout=out, stderr=subprocess.STDOUT, check=False)
+        done = subprocess.run(
+            [sys.executable, '-m', 'odoo', '-c', str(CONF), *args, '--stop-after-init', '--log-level=warn'],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
     text = (LOGS / log).read_text()
-    assert done.returncode == 0 and ' ERROR ' not in text and ' CRITICAL ' not in text, \
+    assert done.returncode == 0 and ' ERROR ' not in text and ' CRITICAL ' not in text, (
         f'odoo {" ".join(args)} failed: see {LOGS / log}\n{text[-3000:]}'
+    )
 
 
 def dbtool(*args: str) -> None:
@@ -55,7 +61,10 @@ def probe(db: str) -> dict:
     """Send a document in ``db`` as its administrator; what became of the link."""
     done = subprocess.run(
         [sys.executable, str(Path(__file__).with_name('probe_link.py')), str(CONF), db],
-        capture_output=True, text=True, check=False)
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -128,5 +137,8 @@ def test_without_the_recipient_pages_sending_is_refused(base_db):
 def uninstall(db: str, module: str) -> None:
     done = subprocess.run(
         [sys.executable, str(Path(__file__).with_name('probe_link.py')), str(CONF), db, '--uninstall', module],
-        capture_output=True, text=True, check=False)
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]

@@ -8,7 +8,6 @@ ADDONS = ('cloudstamp_sign', 'cloudstamp_archive', 'cloudstamp_portal')
 
 @tagged('post_install', '-at_install', 'cloudstamp_e2e')
 class TestInstallation(HttpCase):
-
     def test_the_database_manager_is_closed(self):
         """Security review finding 5: with a known master password and the
         database manager open, anyone could download the whole database."""
@@ -17,8 +16,10 @@ class TestInstallation(HttpCase):
             self.assertFalse(config.verify_admin_password(known))
         for password in (config['admin_passwd'], 'admin', 'cloudstamp-master'):
             with mute_logger('odoo.addons.web.controllers.database', 'odoo.http', 'odoo.service.db'):
-                response = self.url_open('/web/database/backup', data={
-                    'master_pwd': password, 'name': self.env.cr.dbname, 'backup_format': 'zip'})
+                response = self.url_open(
+                    '/web/database/backup',
+                    data={'master_pwd': password, 'name': self.env.cr.dbname, 'backup_format': 'zip'},
+                )
             self.assertNotIn('octet-stream', response.headers.get('Content-Type', ''))
             self.assertFalse(response.content.startswith(b'PK'))
 

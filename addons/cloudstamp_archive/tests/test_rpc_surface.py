@@ -45,51 +45,81 @@ ADMIN = frozenset({'admin'})
 # Odoo's own methods that read no record of the model: they describe the
 # model or the caller, or do nothing useful over RPC. Any logged-in caller.
 FRAMEWORK_HARMLESS = {
-    'fields_get': 'field definitions, filtered by the fields\' groups',
+    'fields_get': "field definitions, filtered by the fields' groups",
     'default_get': 'default values for a new record',
     'onchange': 'values for a form being edited; stores nothing',
-    'get_views': 'view definitions', 'get_view': 'a view definition', 'load_views': 'view definitions',
-    'get_formview_id': 'which form view to open', 'get_formview_action': 'which form view to open',
-    'view_header_get': 'a view title', 'get_empty_list_help': 'the help text of an empty list',
-    'get_import_templates': 'import templates', 'mail_allowed_qweb_expressions': 'a constant',
-    'get_base_url': 'the server address', 'is_transient': 'a constant',
+    'get_views': 'view definitions',
+    'get_view': 'a view definition',
+    'load_views': 'view definitions',
+    'get_formview_id': 'which form view to open',
+    'get_formview_action': 'which form view to open',
+    'view_header_get': 'a view title',
+    'get_empty_list_help': 'the help text of an empty list',
+    'get_import_templates': 'import templates',
+    'mail_allowed_qweb_expressions': 'a constant',
+    'get_base_url': 'the server address',
+    'is_transient': 'a constant',
     'has_access': 'yes or no about the caller',
     'check_access': 'raises when the caller may not, answers nothing otherwise',
-    'check_access_rights': 'same, for the model', 'check_access_rule': 'same, for the records',
+    'check_access_rights': 'same, for the model',
+    'check_access_rule': 'same, for the records',
     'check_field_access_rights': 'the fields the caller may use',
     'exists': 'which of the given ids exist, nothing of their content',
     'get_external_id': 'the XML ids of given ids, nothing of their content',
-    'browse': 'in memory, over RPC only echoes the ids', 'update': 'in memory; writes nothing',
-    'modified': 'in memory; writes nothing', 'pool': 'not callable over RPC',
-    'clear_caches': 'Odoo\'s registry caches, no data',
+    'browse': 'in memory, over RPC only echoes the ids',
+    'update': 'in memory; writes nothing',
+    'modified': 'in memory; writes nothing',
+    'pool': 'not callable over RPC',
+    'clear_caches': "Odoo's registry caches, no data",
     'copy_translations': 'needs records, not ids: does nothing over RPC',
-    'notify_cancel_by_type': 'mail: cancels the caller\'s own failed notifications',
+    'notify_cancel_by_type': "mail: cancels the caller's own failed notifications",
     'get_property_definition': 'the definition of a properties field',
     'get_metadata': 'ids, dates and who created or last wrote a record: no content',
     'message_change_thread': 'needs a record, not an id: cannot be called over RPC',
     'message_parse': 'needs a Python email object: cannot be called over RPC',
     'message_route': 'needs a Python email object: cannot be called over RPC',
     # No CloudStamp field is translatable (asserted below): nothing to read or change.
-    'get_field_translations': 'see above', 'update_field_translations': 'see above',
-    'web_update_field_translations': 'see above', 'web_override_translations': 'see above',
+    'get_field_translations': 'see above',
+    'update_field_translations': 'see above',
+    'web_update_field_translations': 'see above',
+    'web_override_translations': 'see above',
 }
 SEARCHES = {
     # Filtered by the record rules: a stranger finds none of the owner's
     # records (proven below: answers carry no CloudStamp data).
-    'search', 'search_read', 'search_count', 'search_fetch', 'name_search', 'read_group',
-    'web_search_read', 'web_read_group', 'read_progress_bar', 'search_panel_select_range',
+    'search',
+    'search_read',
+    'search_count',
+    'search_fetch',
+    'name_search',
+    'read_group',
+    'web_search_read',
+    'web_read_group',
+    'read_progress_bar',
+    'search_panel_select_range',
     'search_panel_select_multi_range',
 }
 READS = {'read', 'web_read', 'fetch', 'export_data', 'copy_data'}
 ENVELOPE_SENDER_ACTIONS = {
     # Each checks write access (the sender, or a CloudStamp administrator) first.
-    'action_send', 'action_remind', 'action_cancel', 'action_revise', 'action_verify_trail',
+    'action_send',
+    'action_remind',
+    'action_cancel',
+    'action_revise',
+    'action_verify_trail',
 }
 CHATTER = {
     # Chatter and activities on an envelope, under mail's own access checks.
-    'message_post', 'message_subscribe', 'message_unsubscribe', 'message_get_followers',
-    'activity_schedule', 'activity_send_mail', 'message_post_with_source', 'message_mail_with_source',
-    'message_notify', 'message_update',
+    'message_post',
+    'message_subscribe',
+    'message_unsubscribe',
+    'message_get_followers',
+    'activity_schedule',
+    'activity_send_mail',
+    'message_post_with_source',
+    'message_mail_with_source',
+    'message_notify',
+    'message_update',
 }
 # Activities are mail.activity records, which mail's rules confine to
 # documents the caller can read: for anyone else these find nothing (the
@@ -106,8 +136,10 @@ DECISIONS = {
         **dict.fromkeys(READS | ENVELOPE_SENDER_ACTIONS | CHATTER | {'copy'}, OWNER_ADMIN),
     },
     'cloudstamp.envelope.file': {**dict.fromkeys(SEARCHES | DRAFTING, SENDERS), **dict.fromkeys(READS, OWNER_ADMIN)},
-    'cloudstamp.recipient': {**dict.fromkeys(SEARCHES | DRAFTING, SENDERS),
-                             **dict.fromkeys(READS | {'action_unlock'}, OWNER_ADMIN)},
+    'cloudstamp.recipient': {
+        **dict.fromkeys(SEARCHES | DRAFTING, SENDERS),
+        **dict.fromkeys(READS | {'action_unlock'}, OWNER_ADMIN),
+    },
     'cloudstamp.event': {**dict.fromkeys(SEARCHES, SENDERS), **dict.fromkeys(READS, OWNER_ADMIN)},
     'cloudstamp.verify.wizard': {
         # Transient: each user reaches only the wizards they made themselves.
@@ -172,58 +204,89 @@ def is_harmless(model, method):
 
 def probe_field(model):
     """A stored field that a client would read."""
-    return next((name for name in (model._rec_name, 'subject', 'actor', 'ip_address', 'pdf_filename')
-                 if name and name in model._fields), 'id')
+    return next(
+        (
+            name
+            for name in (model._rec_name, 'subject', 'actor', 'ip_address', 'pdf_filename')
+            if name and name in model._fields
+        ),
+        'id',
+    )
 
 
 def group_field(model):
     """A many2one or selection field to group by."""
-    return next((name for name in ('state', 'event_type', 'role', 'reason', 'verdict', 'company_id')
-                 if name in model._fields), 'id')
+    return next(
+        (name for name in ('state', 'event_type', 'role', 'reason', 'verdict', 'company_id') if name in model._fields),
+        'id',
+    )
 
 
 @tagged('post_install', '-at_install', 'cloudstamp_e2e')
 class TestRpcSurface(HttpCase):
-
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         env = cls.env
         cls.users = {
             'portal': new_test_user(env, 'rpc_portal', groups='base.group_portal'),
-            'stranger': new_test_user(env, 'stranger@cloudstamp.example', email='stranger@cloudstamp.example',
-                                      groups='cloudstamp_sign.group_cloudstamp_user'),
-            'owner': new_test_user(env, 'owner@cloudstamp.example', email='owner@cloudstamp.example',
-                                   groups='cloudstamp_sign.group_cloudstamp_user'),
+            'stranger': new_test_user(
+                env,
+                'stranger@cloudstamp.example',
+                email='stranger@cloudstamp.example',
+                groups='cloudstamp_sign.group_cloudstamp_user',
+            ),
+            'owner': new_test_user(
+                env,
+                'owner@cloudstamp.example',
+                email='owner@cloudstamp.example',
+                groups='cloudstamp_sign.group_cloudstamp_user',
+            ),
             'admin': env.ref('base.user_admin'),
         }
         cls.passwords = {role: user.login for role, user in cls.users.items()}
         cls.passwords['admin'] = 'admin'
         cls.users['admin'].email = 'admin@cloudstamp.example'
         owner_env = env(user=cls.users['owner'])
-        cls.envelope = owner_env['cloudstamp.envelope'].create({
-            'name': '秘密保持契約書',
-            'file_ids': [Command.create({'name': 'nda.pdf',
-                                             'original_file': base64.b64encode(contract_pdf())})],
-            'recipient_ids': [Command.create({'name': 'Sato', 'email': 'sato@partner.example',
-                                              'access_code': 'Sakura2026'})],
-        })
+        cls.envelope = owner_env['cloudstamp.envelope'].create(
+            {
+                'name': '秘密保持契約書',
+                'file_ids': [Command.create({'name': 'nda.pdf', 'original_file': base64.b64encode(contract_pdf())})],
+                'recipient_ids': [
+                    Command.create({'name': 'Sato', 'email': 'sato@partner.example', 'access_code': 'Sakura2026'})
+                ],
+            }
+        )
         cls.envelope.action_send()
         cls.envelope.activity_schedule('mail.mail_activity_data_todo', user_id=cls.users['owner'].id)
         # A template that renders without reading the record, as an attacker
         # would choose: the refusal must come from posting, not from rendering.
-        cls.template = env['mail.template'].create({
-            'name': 'rpc', 'model_id': env['ir.model']._get_id('cloudstamp.envelope'),
-            'subject': 'x', 'body_html': '<p>x</p>'})
+        cls.template = env['mail.template'].create(
+            {
+                'name': 'rpc',
+                'model_id': env['ir.model']._get_id('cloudstamp.envelope'),
+                'subject': 'x',
+                'body_html': '<p>x</p>',
+            }
+        )
         module, name = TEMPLATE_XMLID.split('.')
-        env['ir.model.data'].create({'module': module, 'name': name, 'model': 'mail.template',
-                                     'res_id': cls.template.id})
+        env['ir.model.data'].create(
+            {'module': module, 'name': name, 'model': 'mail.template', 'res_id': cls.template.id}
+        )
         cls.wizard = owner_env['cloudstamp.verify.wizard'].create({'pdf_file': base64.b64encode(contract_pdf())})
         failures = env['cloudstamp.access.failure']
         failures._record('203.0.113.1', 'token')
-        signed = env['ir.attachment'].sudo().search([
-            ('res_model', '=', 'cloudstamp.envelope.file'), ('res_id', '=', cls.envelope.file_ids.id),
-            ('res_field', '=', 'signed_file')])
+        signed = (
+            env['ir.attachment']
+            .sudo()
+            .search(
+                [
+                    ('res_model', '=', 'cloudstamp.envelope.file'),
+                    ('res_id', '=', cls.envelope.file_ids.id),
+                    ('res_field', '=', 'signed_file'),
+                ]
+            )
+        )
         cls.targets = {
             'cloudstamp.envelope': cls.envelope,
             'cloudstamp.envelope.file': cls.envelope.file_ids,
@@ -241,18 +304,34 @@ class TestRpcSurface(HttpCase):
         }
         event = cls.targets['cloudstamp.event']
         # What must never appear in an answer to someone who may not see it.
-        cls.secrets = ('秘密保持契約書', cls.envelope.document_ref, 'sato@partner.example', 'nda.pdf',
-                       event.event_hash, cls.targets['cloudstamp.pki.certificate'].sudo().private_key_ciphertext[:40])
+        cls.secrets = (
+            '秘密保持契約書',
+            cls.envelope.document_ref,
+            'sato@partner.example',
+            'nda.pdf',
+            event.event_hash,
+            cls.targets['cloudstamp.pki.certificate'].sudo().private_key_ciphertext[:40],
+        )
 
     def evidence(self):
         envelope = self.envelope.sudo()
         envelope.invalidate_recordset()
-        return (envelope.state, envelope.name, envelope.trail_head, len(envelope.event_ids),
-                envelope.file_ids._current_hashes(), envelope.file_ids._verify_stored(),
-                envelope.recipient_ids.mapped('state'),
-                envelope.recipient_ids.mapped('email'), envelope.recipient_ids.mapped('terms_accepted_at'),
-                envelope.recipient_ids.sudo().mapped('token_hash'), envelope.recipient_ids.mapped('locked'),
-                len(envelope.message_ids), len(envelope.message_follower_ids), len(envelope.activity_ids))
+        return (
+            envelope.state,
+            envelope.name,
+            envelope.trail_head,
+            len(envelope.event_ids),
+            envelope.file_ids._current_hashes(),
+            envelope.file_ids._verify_stored(),
+            envelope.recipient_ids.mapped('state'),
+            envelope.recipient_ids.mapped('email'),
+            envelope.recipient_ids.mapped('terms_accepted_at'),
+            envelope.recipient_ids.sudo().mapped('token_hash'),
+            envelope.recipient_ids.mapped('locked'),
+            len(envelope.message_ids),
+            len(envelope.message_follower_ids),
+            len(envelope.activity_ids),
+        )
 
     # -- the surface --------------------------------------------------------
     def test_every_cloudstamp_model_is_in_the_table(self):
@@ -271,14 +350,25 @@ class TestRpcSurface(HttpCase):
 
     def test_recipient_actions_and_signing_are_private(self):
         for model, names in (
-                ('cloudstamp.recipient', ('_action_agree', '_action_decline', '_action_request_revision',
-                                          '_action_forward', '_check_access_code', '_accept_terms')),
-                ('cloudstamp.signing.service', ('_sign_pdf', '_verify_pdf', '_preflight_files',
-                                                '_timestamp_digest'))):
+            (
+                'cloudstamp.recipient',
+                (
+                    '_action_agree',
+                    '_action_decline',
+                    '_action_request_revision',
+                    '_action_forward',
+                    '_check_access_code',
+                    '_accept_terms',
+                ),
+            ),
+            ('cloudstamp.signing.service', ('_sign_pdf', '_verify_pdf', '_preflight_files', '_timestamp_digest')),
+        ):
             for name in names:
                 self.assertIn(name, dir(type(self.env[model])))
-            self.assertFalse({'action_agree', 'action_decline', 'action_forward', 'sign_pdf', 'verify_pdf',
-                              'preflight_files'} & public_methods(self.env[model]))
+            self.assertFalse(
+                {'action_agree', 'action_decline', 'action_forward', 'sign_pdf', 'verify_pdf', 'preflight_files'}
+                & public_methods(self.env[model])
+            )
 
     def test_every_public_method_is_refused_unless_decided(self):
         before = self.evidence()
@@ -298,8 +388,10 @@ class TestRpcSurface(HttpCase):
                             continue
                         leaked = [secret for secret in self.secrets if secret and secret in answer]
                         if leaked or not harmless:
-                            failures.append(f'{protocol} {role} {model_name}.{method}: {outcome} '
-                                            f'{answer[:160]!r}{" LEAKED " + str(leaked) if leaked else ""}')
+                            failures.append(
+                                f'{protocol} {role} {model_name}.{method}: {outcome} '
+                                f'{answer[:160]!r}{" LEAKED " + str(leaked) if leaked else ""}'
+                            )
         self.assertFalse(failures, '\n'.join(failures))
         self.assertEqual(self.evidence(), before)
         self.assertGreater(calls, 2000)
@@ -331,31 +423,56 @@ class TestRpcSurface(HttpCase):
         todo = 'mail.mail_activity_data_todo'
         email = 'From: x@example.test\r\nTo: y@example.test\r\nSubject: x\r\nMessage-Id: <x@example.test>\r\n\r\nx'
         known = {
-            'read': ([[field]], {}), 'fetch': ([[field]], {}), 'web_read': ([{field: {}}], {}),
-            'export_data': ([[field]], {}), 'copy_data': ([], {}),
-            'write': ([{field: 'x'}], {}), 'create': ([{field: 'x'}], {}), 'name_create': (['x'], {}),
+            'read': ([[field]], {}),
+            'fetch': ([[field]], {}),
+            'web_read': ([{field: {}}], {}),
+            'export_data': ([[field]], {}),
+            'copy_data': ([], {}),
+            'write': ([{field: 'x'}], {}),
+            'create': ([{field: 'x'}], {}),
+            'name_create': (['x'], {}),
             'web_save': ([{field: 'x'}], {'specification': {field: {}}}),
-            'load': ([[field], [['x']]], {}), 'copy': ([], {}), 'unlink': ([], {}),
-            'toggle_active': ([], {}), 'action_archive': ([], {}), 'action_unarchive': ([], {}),
-            'read_group': ([[], [group], [group]], {}), 'web_read_group': ([[], [group], [group]], {}),
+            'load': ([[field], [['x']]], {}),
+            'copy': ([], {}),
+            'unlink': ([], {}),
+            'toggle_active': ([], {}),
+            'action_archive': ([], {}),
+            'action_unarchive': ([], {}),
+            'read_group': ([[], [group], [group]], {}),
+            'web_read_group': ([[], [group], [group]], {}),
             'web_search_read': ([[], {field: {}}], {}),
-            'search_panel_select_range': ([group], {}), 'search_panel_select_multi_range': ([group], {}),
+            'search_panel_select_range': ([group], {}),
+            'search_panel_select_multi_range': ([group], {}),
             'read_progress_bar': ([[], group, {'field': group, 'colors': {}}], {}),
-            'message_post': ([], {'body': 'x'}), 'message_notify': ([], {'body': 'x', 'partner_ids': [portal_partner]}),
-            'message_subscribe': ([[admin_partner]], {}), 'message_unsubscribe': ([[admin_partner]], {}),
-            'message_post_with_source': ([TEMPLATE_XMLID], {}), 'message_mail_with_source': ([TEMPLATE_XMLID], {}),
+            'message_post': ([], {'body': 'x'}),
+            'message_notify': ([], {'body': 'x', 'partner_ids': [portal_partner]}),
+            'message_subscribe': ([[admin_partner]], {}),
+            'message_unsubscribe': ([[admin_partner]], {}),
+            'message_post_with_source': ([TEMPLATE_XMLID], {}),
+            'message_mail_with_source': ([TEMPLATE_XMLID], {}),
             'message_new': ([{'subject': 'x', 'from': 'x@example.test', 'body': 'x'}], {}),
             'message_update': ([{'subject': 'x', 'body': 'x'}, {field: 'x'}], {}),
             'message_process': ([model._name, email], {}),
-            'activity_schedule': ([todo], {}), 'activity_feedback': ([[todo]], {}),
-            'activity_unlink': ([[todo]], {}), 'activity_reschedule': ([[todo]], {}),
-            'activity_search': ([[todo]], {}), 'activity_send_mail': ([template.id], {}),
+            'activity_schedule': ([todo], {}),
+            'activity_feedback': ([[todo]], {}),
+            'activity_unlink': ([[todo]], {}),
+            'activity_reschedule': ([[todo]], {}),
+            'activity_search': ([[todo]], {}),
+            'activity_send_mail': ([template.id], {}),
         }
         if (model._name, method) == ('ir.attachment', 'create'):
             # an attachment that would pose as the signed PDF
-            return [[{'name': 'x.pdf', 'datas': base64.b64encode(b'%PDF-1.4').decode(),
-                      'res_model': 'cloudstamp.envelope.file', 'res_id': self.envelope.file_ids.id,
-                      'res_field': 'signed_file'}]], {}
+            return [
+                [
+                    {
+                        'name': 'x.pdf',
+                        'datas': base64.b64encode(b'%PDF-1.4').decode(),
+                        'res_model': 'cloudstamp.envelope.file',
+                        'res_id': self.envelope.file_ids.id,
+                        'res_field': 'signed_file',
+                    }
+                ]
+            ], {}
         function = getattr(type(model), method)
         ids = [] if getattr(function, '_api', None) else [model.ids]
         if method in known:
@@ -365,35 +482,55 @@ class TestRpcSurface(HttpCase):
             parameters = list(inspect.signature(function).parameters.values())[1:]
         except (TypeError, ValueError):
             parameters = []
-        args = [False for p in parameters
-                if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY)]
+        args = [
+            False
+            for p in parameters
+            if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY)
+        ]
         return ids + args, {}
 
     def call(self, protocol, session, role, model, method):
         """('refused' | 'answered' | the error, the answer's text)."""
         args, kwargs = self.arguments(model, method)
-        quiet = mute_logger('odoo.http', 'odoo.sql_db', 'odoo.models', 'odoo.addons.base.models.ir_model',
-                            'odoo.addons.base.controllers.rpc', 'odoo.addons.mail.models.mail_thread')
+        quiet = mute_logger(
+            'odoo.http',
+            'odoo.sql_db',
+            'odoo.models',
+            'odoo.addons.base.models.ir_model',
+            'odoo.addons.base.controllers.rpc',
+            'odoo.addons.mail.models.mail_thread',
+        )
         if protocol == 'json':
-            payload = {'jsonrpc': '2.0', 'method': 'call', 'id': 1, 'params': {
-                'model': model._name, 'method': method, 'args': args, 'kwargs': kwargs}}
+            payload = {
+                'jsonrpc': '2.0',
+                'method': 'call',
+                'id': 1,
+                'params': {'model': model._name, 'method': method, 'args': args, 'kwargs': kwargs},
+            }
             with quiet:
-                response = session.post(f'{self.base_url()}/web/dataset/call_kw/{model._name}/{method}',
-                                        data=json.dumps(payload), headers={'Content-Type': 'application/json'})
+                response = session.post(
+                    f'{self.base_url()}/web/dataset/call_kw/{model._name}/{method}',
+                    data=json.dumps(payload),
+                    headers={'Content-Type': 'application/json'},
+                )
             body = response.json()
             if 'error' not in body:
                 return self.answered(method, body.get('result'))
             name, message = body['error']['data']['name'], body['error']['data']['message']
-            if name in ('odoo.exceptions.AccessError', 'odoo.exceptions.AccessDenied',
-                        'odoo.http.SessionExpiredException') or EXPORT_REFUSED in message:
+            if (
+                name
+                in ('odoo.exceptions.AccessError', 'odoo.exceptions.AccessDenied', 'odoo.http.SessionExpiredException')
+                or EXPORT_REFUSED in message
+            ):
                 return 'refused', ''
             return name, message
         uid = self.users[role].id if role != 'anonymous' else 0
         proxy = xmlrpc.client.ServerProxy(f'{self.base_url()}/xmlrpc/2/object', allow_none=True)
         try:
             with quiet:
-                result = proxy.execute_kw(self.env.cr.dbname, uid, self.passwords.get(role, ''),
-                                          model._name, method, args, kwargs)
+                result = proxy.execute_kw(
+                    self.env.cr.dbname, uid, self.passwords.get(role, ''), model._name, method, args, kwargs
+                )
         except xmlrpc.client.Fault as fault:
             if fault.faultCode in (3, 4) or EXPORT_REFUSED in str(fault.faultString):  # AccessDenied, AccessError
                 return 'refused', ''

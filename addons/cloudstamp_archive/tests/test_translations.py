@@ -9,13 +9,13 @@ from odoo.tools.translate import TranslationModuleReader
 
 ADDONS_DIR = Path(__file__).resolve().parents[2]
 # Every addon of this repository, whatever is added later.
-ADDONS = sorted(p.name for p in ADDONS_DIR.iterdir()
-                if (p / '__manifest__.py').exists() and p.name.startswith('cloudstamp'))
+ADDONS = sorted(
+    p.name for p in ADDONS_DIR.iterdir() if (p / '__manifest__.py').exists() and p.name.startswith('cloudstamp')
+)
 
 
 @tagged('post_install', '-at_install', 'cloudstamp_e2e')
 class TestJapaneseTranslations(TransactionCase):
-
     def test_every_term_of_every_addon_is_translated_in_ja_po(self):
         self.assertIn('cloudstamp_sign', ADDONS)
         read = 0

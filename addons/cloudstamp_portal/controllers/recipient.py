@@ -13,10 +13,9 @@ from urllib.parse import quote
 
 from werkzeug.exceptions import NotFound
 
-from odoo import _, http
+from odoo import http
 from odoo.exceptions import AccessDenied, UserError
 from odoo.http import request
-
 
 SESSION_KEY = 'cloudstamp_code_ok'
 MAX_TEXT = 2000
@@ -45,6 +44,7 @@ def with_recipient(route):
     a valid link is never refused, so recipients behind the same proxy or
     NAT as a guesser still get in.
     """
+
     @functools.wraps(route)
     def wrapper(self, token, **kw):
         kw.pop('recipient', None)  # the route's own argument, not a form field
@@ -54,19 +54,20 @@ def with_recipient(route):
         except AccessDenied:
             client = self._client_key()
             if failures._is_blocked(client):
-                return self._plain(_('Too many attempts from your network. Please try again later.'), 429)
+                return self._plain(request.env._('Too many attempts from your network. Please try again later.'), 429)
             failures._record(client, 'token')
             return self._plain(
-                _('This link is not valid. Please use the latest link you received by email.'), 404)
+                request.env._('This link is not valid. Please use the latest link you received by email.'), 404
+            )
         # The pages and the model's own messages speak the recipient's language.
         request.update_context(lang=recipient.lang)
         recipient = recipient.with_context(lang=recipient.lang)
         return _secured(route(self, recipient, token, **kw))
+
     return wrapper
 
 
 class CloudStampRecipientPortal(http.Controller):
-
     # ------------------------------------------------------------------
     # Access
     # ------------------------------------------------------------------
@@ -83,28 +84,34 @@ class CloudStampRecipientPortal(http.Controller):
         return request.env['cloudstamp.access.failure']._client_key(request.httprequest.remote_addr)
 
     def _plain(self, text, status):
-        return _secured(request.make_response(text, status=status,
-                                              headers=[('Content-Type', 'text/plain; charset=utf-8')]))
+        return _secured(
+            request.make_response(text, status=status, headers=[('Content-Type', 'text/plain; charset=utf-8')])
+        )
 
     def _code_ok(self, recipient):
         return not recipient.has_access_code or recipient.id in request.session.get(SESSION_KEY, [])
 
     def _render(self, template, recipient, token, **values):
-        return request.render(f'cloudstamp_portal.{template}', {
-            # One-shot message from the previous POST, kept in the session
-            # rather than the URL so nobody can craft a page showing their text.
-            'error': request.session.pop('cloudstamp_error', ''),
-            'recipient': recipient,
-            'envelope': recipient.envelope_id,
-            # Until the access code is entered, the page names nothing: not
-            # the title, the sender or the recipient.
-            'show_details': self._code_ok(recipient),
-            'token': token,
-            'base_path': f'/cloudstamp/r/{token}',
-            'viewer_src': lambda file: '/web/static/lib/pdfjs/web/viewer.html?file=' + quote(
-                f'/cloudstamp/r/{token}/file/{file.id}', safe=''),
-            **values,
-        })
+        return request.render(
+            f'cloudstamp_portal.{template}',
+            {
+                # One-shot message from the previous POST, kept in the session
+                # rather than the URL so nobody can craft a page showing their text.
+                'error': request.session.pop('cloudstamp_error', ''),
+                'recipient': recipient,
+                'envelope': recipient.envelope_id,
+                # Until the access code is entered, the page names nothing: not
+                # the title, the sender or the recipient.
+                'show_details': self._code_ok(recipient),
+                'token': token,
+                'base_path': f'/cloudstamp/r/{token}',
+                'viewer_src': lambda file: (
+                    '/web/static/lib/pdfjs/web/viewer.html?file='
+                    + quote(f'/cloudstamp/r/{token}/file/{file.id}', safe='')
+                ),
+                **values,
+            },
+        )
 
     def _redirect(self, token, error=None):
         if error:
@@ -140,7 +147,7 @@ class CloudStampRecipientPortal(http.Controller):
         failures = request.env['cloudstamp.access.failure']
         client = self._client_key()
         if failures._is_blocked(client):
-            return self._plain(_('Too many attempts from your network. Please try again later.'), 429)
+            return self._plain(request.env._('Too many attempts from your network. Please try again later.'), 429)
         if recipient._check_access_code((access_code or '')[:200], self._request_info()):
             request.session[SESSION_KEY] = [*request.session.get(SESSION_KEY, [])[-19:], recipient.id]
             if recipient._is_current_turn():
@@ -149,7 +156,7 @@ class CloudStampRecipientPortal(http.Controller):
         failures._record(client, 'code')
         if recipient.locked:
             return self._redirect(token)
-        return self._redirect(token, _('The access code is not correct.'))
+        return self._redirect(token, request.env._('The access code is not correct.'))
 
     @http.route('/cloudstamp/r/<string:token>/terms', type='http', auth='public', methods=['POST'])
     @with_recipient
@@ -157,20 +164,22 @@ class CloudStampRecipientPortal(http.Controller):
         if not self._code_ok(recipient) or not recipient._may_view():
             return self._redirect(token)
         if not accept:
-            return self._redirect(token, _('Please tick the box to accept the terms of use.'))
+            return self._redirect(token, request.env._('Please tick the box to accept the terms of use.'))
         shown = _sha256(recipient._terms_of_use())
         if terms_sha256 != shown:
-            return self._redirect(token, _('The terms of use have changed. Please read them again.'))
+            return self._redirect(token, request.env._('The terms of use have changed. Please read them again.'))
         return self._act(token, lambda: recipient._accept_terms(shown, self._request_info()))
 
     def _readable(self, recipient):
         """The documents may be shown: code passed, then either the terms
         accepted on this turn, or the envelope completed."""
-        return recipient._may_view() and self._code_ok(recipient) and (
-            recipient.envelope_id.state == 'completed' or recipient.terms_accepted_at)
+        return (
+            recipient._may_view()
+            and self._code_ok(recipient)
+            and (recipient.envelope_id.state == 'completed' or recipient.terms_accepted_at)
+        )
 
-    @http.route('/cloudstamp/r/<string:token>/file/<int:file_id>',
-                type='http', auth='public', methods=['GET'])
+    @http.route('/cloudstamp/r/<string:token>/file/<int:file_id>', type='http', auth='public', methods=['GET'])
     @with_recipient
     def file(self, recipient, token, file_id, download=None, **kw):
         file = recipient.envelope_id.file_ids.filtered(lambda f: f.id == file_id)
@@ -188,7 +197,8 @@ class CloudStampRecipientPortal(http.Controller):
 
     def _pdf_response(self, record, field_name, filename, download):
         stream = request.env['ir.binary']._get_stream_from(
-            record.sudo(), field_name, filename=filename, mimetype='application/pdf')
+            record.sudo(), field_name, filename=filename, mimetype='application/pdf'
+        )
         # Our own headers (_secured) replace the stream's CSP and caching.
         return stream.get_response(as_attachment=bool(download), content_security_policy=None)
 
@@ -216,14 +226,20 @@ class CloudStampRecipientPortal(http.Controller):
     @http.route('/cloudstamp/r/<string:token>/decline', type='http', auth='public', methods=['POST'])
     @with_recipient
     def decline(self, recipient, token, reason='', **kw):
-        return self._stop_round(recipient, token, reason, recipient._action_decline,
-                                _('Please give a reason.'))
+        return self._stop_round(
+            recipient, token, reason, recipient._action_decline, request.env._('Please give a reason.')
+        )
 
     @http.route('/cloudstamp/r/<string:token>/revision', type='http', auth='public', methods=['POST'])
     @with_recipient
     def request_revision(self, recipient, token, comment='', **kw):
-        return self._stop_round(recipient, token, comment, recipient._action_request_revision,
-                                _('Please say what should be revised.'))
+        return self._stop_round(
+            recipient,
+            token,
+            comment,
+            recipient._action_request_revision,
+            request.env._('Please say what should be revised.'),
+        )
 
     def _stop_round(self, recipient, token, text, action, empty_message):
         self._check_may_act(recipient)
@@ -237,8 +253,8 @@ class CloudStampRecipientPortal(http.Controller):
         self._check_may_act(recipient)
         try:
             successor = recipient._action_forward(
-                (name or '')[:200], (email or '')[:254], (message or '')[:MAX_TEXT],
-                self._request_info())
+                (name or '')[:200], (email or '')[:254], (message or '')[:MAX_TEXT], self._request_info()
+            )
         except UserError as exc:
             request.env.cr.rollback()
             return self._redirect(token, str(exc.args[0]))

@@ -39,8 +39,10 @@ class CloudStampAccessFailure(models.Model):
     @api.model
     def _is_blocked(self, client):
         since = fields.Datetime.now() - timedelta(minutes=WINDOW_MINUTES)
-        return self.sudo().search_count(
-            [('ip_address', '=', client), ('failed_at', '>=', since)], limit=MAX_FAILURES) >= MAX_FAILURES
+        return (
+            self.sudo().search_count([('ip_address', '=', client), ('failed_at', '>=', since)], limit=MAX_FAILURES)
+            >= MAX_FAILURES
+        )
 
     @api.model
     def _record(self, client, reason):

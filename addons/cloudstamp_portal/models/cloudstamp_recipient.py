@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from passlib.context import CryptContext
 
-from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import AccessDenied, UserError, ValidationError
 
 from odoo.addons.cloudstamp_sign.tools import master_key
@@ -34,9 +34,11 @@ class CloudStampRecipient(models.Model):
     _inherit = 'cloudstamp.recipient'
 
     access_code = fields.Char(
-        'Access Code', store=False, compute='_compute_access_code',
+        store=False,
+        compute='_compute_access_code',
         inverse='_inverse_access_code',
-        help='Optional, at least 6 characters. Tell it to the recipient yourself, outside CloudStamp.')
+        help='Optional, at least 6 characters. Tell it to the recipient yourself, outside CloudStamp.',
+    )
     access_code_hash = fields.Char(groups='base.group_system', copy=False)
     has_access_code = fields.Boolean('Access Code Set', readonly=True, copy=False)
     link_serial = fields.Integer(readonly=True, copy=False, groups='base.group_system')
@@ -49,8 +51,16 @@ class CloudStampRecipient(models.Model):
 
     def _get_workflow_fields(self):
         return super()._get_workflow_fields() + (
-            'access_code_hash', 'has_access_code', 'link_serial', 'token_hash', 'token_expiry',
-            'failed_code_attempts', 'locked', 'opened_at', 'terms_accepted_at')
+            'access_code_hash',
+            'has_access_code',
+            'link_serial',
+            'token_hash',
+            'token_expiry',
+            'failed_code_attempts',
+            'locked',
+            'opened_at',
+            'terms_accepted_at',
+        )
 
     def _compute_access_code(self):
         self.access_code = False
@@ -59,11 +69,13 @@ class CloudStampRecipient(models.Model):
         for recipient in self:
             code = (recipient.access_code or '').strip()
             if code and len(code) < MIN_CODE_LENGTH:
-                raise ValidationError(_('An access code needs at least %s characters.', MIN_CODE_LENGTH))
-            recipient.sudo().write({
-                'access_code_hash': ACCESS_CODE_CRYPT.hash(code) if code else False,
-                'has_access_code': bool(code),
-            })
+                raise ValidationError(self.env._('An access code needs at least %s characters.', MIN_CODE_LENGTH))
+            recipient.sudo().write(
+                {
+                    'access_code_hash': ACCESS_CODE_CRYPT.hash(code) if code else False,
+                    'has_access_code': bool(code),
+                }
+            )
 
     def _copy_values_for_revision(self):
         """A revised draft keeps the access code too."""
@@ -81,9 +93,14 @@ class CloudStampRecipient(models.Model):
 
     def _new_link(self):
         serial = self._issue_link()
-        return ({'link': self.get_base_url() + LINK_PLACEHOLDER_PATH.format(serial=serial),
-                 'link_expiry': self.token_expiry, 'needs_access_code': self.has_access_code},
-                {'cloudstamp_link_recipient_id': self.id})
+        return (
+            {
+                'link': self.get_base_url() + LINK_PLACEHOLDER_PATH.format(serial=serial),
+                'link_expiry': self.token_expiry,
+                'needs_access_code': self.has_access_code,
+            },
+            {'cloudstamp_link_recipient_id': self.id},
+        )
 
     def _link_token(self, serial):
         """The token of link number ``serial``: derived from the master key,
@@ -102,8 +119,9 @@ class CloudStampRecipient(models.Model):
         expiry = fields.Datetime.now() + timedelta(days=envelope.company_id.cloudstamp_link_days)
         if envelope.expiry_date:  # a link never outlives its envelope
             expiry = min(expiry, envelope.expiry_date)
-        recipient.write({'link_serial': serial, 'token_hash': _hash_token(self._link_token(serial)),
-                         'token_expiry': expiry})
+        recipient.write(
+            {'link_serial': serial, 'token_hash': _hash_token(self._link_token(serial)), 'token_expiry': expiry}
+        )
         return serial
 
     def _revoke_link(self):
@@ -116,8 +134,7 @@ class CloudStampRecipient(models.Model):
         recipient = self.sudo()
         if single_email(email_to or '') != recipient.email:
             return body
-        return LINK_PLACEHOLDER_RE.sub(
-            lambda m: LINK_PATH.format(token=self._link_token(int(m.group(1)))), body)
+        return LINK_PLACEHOLDER_RE.sub(lambda m: LINK_PATH.format(token=self._link_token(int(m.group(1)))), body)
 
     @api.model
     def _from_token(self, token):
@@ -145,10 +162,15 @@ class CloudStampRecipient(models.Model):
         return super()._may_be_reminded() and not self.locked
 
     def _check_may_be_reminded(self):
-        super()._check_may_be_reminded()
+        result = super()._check_may_be_reminded()
         if self.locked:
-            raise UserError(_('The link of %s is locked: check the access code with them, '
-                              'then use "Unlock" on their line.', self.email))
+            raise UserError(
+                self.env._(
+                    'The link of %s is locked: check the access code with them, then use "Unlock" on their line.',
+                    self.email,
+                )
+            )
+        return result
 
     # ------------------------------------------------------------------
     # Access code
@@ -171,14 +193,15 @@ class CloudStampRecipient(models.Model):
         attempts = recipient.failed_code_attempts + 1
         recipient.write({'failed_code_attempts': attempts})
         # Whoever typed the code is unknown: the event does not name the recipient as actor.
-        self.envelope_id._log_event('code_failed', 'unknown', {'recipient': self.email, 'attempt': attempts},
-                                    request_info)
+        self.envelope_id._log_event(
+            'code_failed', 'unknown', {'recipient': self.email, 'attempt': attempts}, request_info
+        )
         if attempts >= MAX_CODE_ATTEMPTS:
             recipient.write({'locked': True})
-            self.envelope_id._log_event('locked', 'cloudstamp', {'recipient': self.email,
-                                                                  'attempts': attempts})
-            self.envelope_id._post_sender_notice('cloudstamp_portal.mail_template_link_locked', self,
-                                                 'cloudstamp_portal.mt_envelope_link_locked')
+            self.envelope_id._log_event('locked', 'cloudstamp', {'recipient': self.email, 'attempts': attempts})
+            self.envelope_id._post_sender_notice(
+                'cloudstamp_portal.mail_template_link_locked', self, 'cloudstamp_portal.mt_envelope_link_locked'
+            )
         return False
 
     def action_unlock(self):
@@ -186,10 +209,11 @@ class CloudStampRecipient(models.Model):
         self.envelope_id._check_sender_access()
         for recipient in self:
             if not recipient.locked:
-                raise UserError(_('The link of %s is not locked.', recipient.email))
+                raise UserError(self.env._('The link of %s is not locked.', recipient.email))
             recipient.sudo().write({'locked': False, 'failed_code_attempts': 0})
-            recipient.envelope_id._log_event('unlocked', recipient.envelope_id._sender_actor(),
-                                             {'recipient': recipient.email})
+            recipient.envelope_id._log_event(
+                'unlocked', recipient.envelope_id._sender_actor(), {'recipient': recipient.email}
+            )
             if recipient._is_current_turn() or recipient.envelope_id.state == 'completed':
                 recipient._notify('cloudstamp_sign.mail_template_reminder')
         return True
@@ -202,8 +226,9 @@ class CloudStampRecipient(models.Model):
         fetch links without anyone reading)."""
         self.ensure_one()
         if self.state == 'notified':
-            self.sudo().write({'state': 'opened', 'opened_at': fields.Datetime.now(),
-                               'last_ip': (request_info or {}).get('ip')})
+            self.sudo().write(
+                {'state': 'opened', 'opened_at': fields.Datetime.now(), 'last_ip': (request_info or {}).get('ip')}
+            )
             self.envelope_id._log_event('opened', self.email, {}, request_info)
 
     def _terms_of_use(self):
@@ -217,11 +242,13 @@ class CloudStampRecipient(models.Model):
         self._mark_opened(request_info)
         if not self.terms_accepted_at:
             self.sudo().write({'terms_accepted_at': fields.Datetime.now()})
-            self.envelope_id._log_event('terms_accepted', self.email,
-                                        {'terms_sha256': terms_sha256, 'lang': self.lang}, request_info)
+            self.envelope_id._log_event(
+                'terms_accepted', self.email, {'terms_sha256': terms_sha256, 'lang': self.lang}, request_info
+            )
 
     def _lock_for_action(self):
         """No action before the terms of use are accepted."""
-        super()._lock_for_action()
+        result = super()._lock_for_action()
         if not self.terms_accepted_at:
-            raise UserError(_('Please accept the terms of use first.'))
+            raise UserError(self.env._('Please accept the terms of use first.'))
+        return result

@@ -5,8 +5,13 @@ class MailMail(models.Model):
     _inherit = 'mail.mail'
 
     cloudstamp_link_recipient_id = fields.Many2one(
-        'cloudstamp.recipient', 'CloudStamp Link Recipient', readonly=True, index='btree_not_null', ondelete='set null',
-        help='The recipient whose links this mail carries, filled in only as it leaves.')
+        'cloudstamp.recipient',
+        'CloudStamp Link Recipient',
+        readonly=True,
+        index='btree_not_null',
+        ondelete='set null',
+        help='The recipient whose links this mail carries, filled in only as it leaves.',
+    )
 
     def _prepare_outgoing_body(self):
         body = super()._prepare_outgoing_body()

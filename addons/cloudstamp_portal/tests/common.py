@@ -56,18 +56,23 @@ class CloudStampFlowCase(HttpCase):
         cls.smtpd.start()
         cls.addClassCleanup(cls.smtpd.stop)
         # Odoo skips SMTP while a test runs; these tests deliver for real.
-        smtp_allowed = patch.object(ir_mail_server, 'modules', SimpleNamespace(
-            module=SimpleNamespace(current_test=False)))
+        smtp_allowed = patch.object(
+            ir_mail_server, 'modules', SimpleNamespace(module=SimpleNamespace(current_test=False))
+        )
         smtp_allowed.start()
         cls.addClassCleanup(smtp_allowed.stop)
-        cls.env['ir.mail_server'].create({
-            'name': 'catcher', 'smtp_host': '127.0.0.1',
-            'smtp_port': port,
-            'smtp_encryption': 'none',
-        })
+        cls.env['ir.mail_server'].create(
+            {
+                'name': 'catcher',
+                'smtp_host': '127.0.0.1',
+                'smtp_port': port,
+                'smtp_encryption': 'none',
+            }
+        )
         cls.env['res.lang']._activate_lang('ja_JP')
         cls.env['ir.module.module'].search(
-            [('name', 'in', ('cloudstamp_sign', 'cloudstamp_portal'))])._update_translations(['ja_JP'])
+            [('name', 'in', ('cloudstamp_sign', 'cloudstamp_portal'))]
+        )._update_translations(['ja_JP'])
         cls.sender = cls.env.ref('base.user_admin')
         cls.sender.write({'email': 'sales@cloudstamp.example', 'tz': 'Asia/Tokyo', 'lang': 'en_US'})
         cls.service = cls.env['cloudstamp.signing.service']
@@ -82,7 +87,7 @@ class CloudStampFlowCase(HttpCase):
         """Send the mail queue over SMTP to the catcher; return what the
         catcher received since the last call, mails sent at once included."""
         self.env['mail.mail'].sudo().process_email_queue()
-        messages = self.catcher.messages[self.delivered:]
+        messages = self.catcher.messages[self.delivered :]
         self.delivered = len(self.catcher.messages)
         return messages
 
@@ -108,16 +113,25 @@ class CloudStampFlowCase(HttpCase):
     # -- envelopes --------------------------------------------------------
     def make_envelope(self, recipients, documents=1, **values):
         files = [
-            (0, 0, {'name': f'契約書{i + 1}.pdf',
-                    'original_file': base64.b64encode(contract_pdf(f'契約書 No.{i + 1}'))})
+            (
+                0,
+                0,
+                {'name': f'契約書{i + 1}.pdf', 'original_file': base64.b64encode(contract_pdf(f'契約書 No.{i + 1}'))},
+            )
             for i in range(documents)
         ]
-        return self.env['cloudstamp.envelope'].with_user(self.sender).create({
-            'name': values.pop('name', '業務委託契約書'),
-            'file_ids': files,
-            'recipient_ids': [(0, 0, dict(r, sequence=(i + 1) * 10)) for i, r in enumerate(recipients)],
-            **values,
-        })
+        return (
+            self.env['cloudstamp.envelope']
+            .with_user(self.sender)
+            .create(
+                {
+                    'name': values.pop('name', '業務委託契約書'),
+                    'file_ids': files,
+                    'recipient_ids': [(0, 0, dict(r, sequence=(i + 1) * 10)) for i, r in enumerate(recipients)],
+                    **values,
+                }
+            )
+        )
 
     # -- pages --------------------------------------------------------------
     def page(self, token, expect=200):

@@ -2,12 +2,13 @@
 parallel (security review finding 6). Real transactions on separate
 connections, committed, as two Odoo workers would run them."""
 
+# Real concurrent transactions on their own connections, as workers run them, must commit.
+# pylint: disable=invalid-commit
 import random
 import threading
 import time
 from contextlib import closing
 
-import psycopg2
 from psycopg2 import errors
 
 from odoo import SUPERUSER_ID, api
@@ -23,21 +24,20 @@ RETRIED = (errors.LockNotAvailable, errors.SerializationFailure)
 
 @tagged('post_install', '-at_install')
 class TestAccessCodeUnderConcurrency(CloudStampCase):
-
     def setUp(self):
         super().setUp()
         self.dbname = self.env.cr.dbname
         with self.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            envelope = make_envelope(env, recipients=(
-                {'name': 'A', 'email': 'a@partner.example', 'access_code': CODE},))
+            envelope = make_envelope(
+                env, recipients=({'name': 'A', 'email': 'a@partner.example', 'access_code': CODE},)
+            )
             envelope.action_send()
             self.recipient_id = envelope.recipient_ids.id
             cr.commit()
 
     def cursor(self):
         return closing(db_connect(self.dbname).cursor())
-
 
     def check_as_odoo_would(self, code, seen=None):
         """One request: retried on serialisation failures, as Odoo's HTTP
@@ -53,9 +53,11 @@ class TestAccessCodeUnderConcurrency(CloudStampCase):
                     result = env['cloudstamp.recipient'].browse(self.recipient_id)._check_access_code(code)
                     env.flush_all()
                     if seen is not None:
-                        cr.execute("SELECT count(*) FROM cloudstamp_event e JOIN cloudstamp_recipient r "
-                                   "ON r.envelope_id = e.envelope_id WHERE r.id = %s AND e.event_type = 'code_failed'",
-                                   [self.recipient_id])
+                        cr.execute(
+                            'SELECT count(*) FROM cloudstamp_event e JOIN cloudstamp_recipient r '
+                            "ON r.envelope_id = e.envelope_id WHERE r.id = %s AND e.event_type = 'code_failed'",
+                            [self.recipient_id],
+                        )
                         seen.append(cr.fetchone()[0])
                     cr.commit()
                     return result
@@ -69,9 +71,11 @@ class TestAccessCodeUnderConcurrency(CloudStampCase):
             env = api.Environment(cr, SUPERUSER_ID, {})
             recipient = env['cloudstamp.recipient'].browse(self.recipient_id)
             events = recipient.envelope_id.event_ids.sorted('sequence')
-            return (recipient.locked,
-                    [e.details['attempt'] for e in events if e.event_type == 'code_failed'],
-                    len(events.filtered(lambda e: e.event_type == 'locked')))
+            return (
+                recipient.locked,
+                [e.details['attempt'] for e in events if e.event_type == 'code_failed'],
+                len(events.filtered(lambda e: e.event_type == 'locked')),
+            )
 
     def test_a_transaction_that_read_before_the_lock_cannot_pass_after_it(self):
         with self.cursor() as slow, mute_logger('odoo.sql_db'):

@@ -6,20 +6,23 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from cloudstamp_engine import Verdict
-from cloudstamp_engine_testing.tsa_server import Rfc3161HttpServer
 from cloudstamp_engine_testing.checkers import assert_pdfsig_accepts
+from cloudstamp_engine_testing.tsa_server import Rfc3161HttpServer
 
 from .common import CloudStampFlowCase
 
-A = {'name': '山田 太郎', 'email': 'yamada@client.example', 'company_name': '株式会社クライアント',
-     'access_code': 'Sakura2026'}
+A = {
+    'name': '山田 太郎',
+    'email': 'yamada@client.example',
+    'company_name': '株式会社クライアント',
+    'access_code': 'Sakura2026',
+}
 B = {'name': 'Bob Buyer', 'email': 'bob@client.example', 'lang': 'en_US', 'may_forward': True}
 C = {'name': '鈴木 花子', 'email': 'suzuki@partner.example'}
 
 
 @tagged('post_install', '-at_install')
 class TestRecipientFlow(CloudStampFlowCase):
-
     def test_full_flow_with_three_recipients_one_of_whom_forwards(self):
         # As in production, every timestamp comes from a TSA over HTTP.
         with Rfc3161HttpServer(self.env['cloudstamp.pki.certificate']._identity('tsa')) as tsa:
@@ -30,8 +33,9 @@ class TestRecipientFlow(CloudStampFlowCase):
         self.assertEqual(tsa.request_count, 12)
 
     def _full_flow(self):
-        envelope = self.make_envelope([A, B, C], documents=2,
-                                      cc_partner_ids=[(0, 0, {'name': 'Legal', 'email': 'legal@cloudstamp.example'})])
+        envelope = self.make_envelope(
+            [A, B, C], documents=2, cc_partner_ids=[(0, 0, {'name': 'Legal', 'email': 'legal@cloudstamp.example'})]
+        )
         envelope.action_send()
         self.assertEqual(envelope.state, 'sent')
         # The document ID is printed on page 1 of every PDF, under the send signature
@@ -57,8 +61,9 @@ class TestRecipientFlow(CloudStampFlowCase):
         self.assertIn('Please review', mail['Subject'])  # B reads English
         token_b = self.link_in(mail)
         self.open_documents(token_b)
-        response = self.post(token_b, 'forward', {'name': 'Dan Director', 'email': 'dan@client.example',
-                                                  'message': 'Please approve'})
+        response = self.post(
+            token_b, 'forward', {'name': 'Dan Director', 'email': 'dan@client.example', 'message': 'Please approve'}
+        )
         self.assertIn('o_cloudstamp_forwarded', response.text)
         self.page(token_b, expect=404)  # the forwarder's link died
         mail = self.mail_to(self.deliver(), 'dan@client.example')
@@ -78,8 +83,14 @@ class TestRecipientFlow(CloudStampFlowCase):
 
         # Completion: every party, forwarder and CC get the PDFs and the certificate
         final_mails = self.deliver()
-        for address in ('sales@cloudstamp.example', A['email'], B['email'],
-                        'dan@client.example', C['email'], 'legal@cloudstamp.example'):
+        for address in (
+            'sales@cloudstamp.example',
+            A['email'],
+            B['email'],
+            'dan@client.example',
+            C['email'],
+            'legal@cloudstamp.example',
+        ):
             message = self.mail_to(final_mails, address)
             names = sorted(part.get_filename() for part in message.iter_attachments())
             self.assertEqual(len(names), 3, names)
@@ -90,12 +101,21 @@ class TestRecipientFlow(CloudStampFlowCase):
             data = base64.b64decode(document.signed_file)
             report = self.service._verify_pdf(data)
             self.assertEqual(report.verdict, Verdict.VALID, report.problems)
-            self.assertEqual([(s.action, s.actor) for s in report.signatures], [
-                ('send', 'sales@cloudstamp.example'), ('agree', A['email']),
-                ('forward', B['email']), ('agree', 'dan@client.example'), ('agree', C['email'])])
+            self.assertEqual(
+                [(s.action, s.actor) for s in report.signatures],
+                [
+                    ('send', 'sales@cloudstamp.example'),
+                    ('agree', A['email']),
+                    ('forward', B['email']),
+                    ('agree', 'dan@client.example'),
+                    ('agree', C['email']),
+                ],
+            )
             assert_pdfsig_accepts(data, self.root_pem, expected_count=5)
-            self.assertEqual([h['action'] for h in document.revision_hashes],
-                             ['upload', 'send', 'agree', 'forward', 'agree', 'agree'])
+            self.assertEqual(
+                [h['action'] for h in document.revision_hashes],
+                ['upload', 'send', 'agree', 'forward', 'agree', 'agree'],
+            )
         certificate = base64.b64decode(envelope.agreement_certificate_file)
         report = self.service._verify_pdf(certificate)
         self.assertEqual(report.verdict, Verdict.VALID, report.problems)
@@ -113,7 +133,7 @@ class TestRecipientFlow(CloudStampFlowCase):
         envelope.action_send()
         mail = self.env['mail.mail'].sudo().search([('cloudstamp_link_recipient_id', '=', envelope.recipient_ids.id)])
         self.assertEqual(mail.state, 'sent', 'sent when the transaction ends, not by the next queue run')
-        token = self.link_in(self.mail_to(self.catcher.messages[self.delivered:], C['email']))
+        token = self.link_in(self.mail_to(self.catcher.messages[self.delivered :], C['email']))
         self.assertEqual(self.env['cloudstamp.recipient']._from_token(token), envelope.recipient_ids)
         self.assertNotIn('/cloudstamp/r/', mail.body_html, 'the stored body holds no live link')
 
@@ -148,8 +168,9 @@ class TestRecipientFlow(CloudStampFlowCase):
         new_token = self.new_link(A['email'])
         self.page(token, expect=404)
         self.open_documents(new_token, code=A['access_code'])
-        self.assertEqual(envelope.event_ids.filtered(lambda e: e.event_type == 'unlocked').actor,
-                         'sales@cloudstamp.example')
+        self.assertEqual(
+            envelope.event_ids.filtered(lambda e: e.event_type == 'unlocked').actor, 'sales@cloudstamp.example'
+        )
 
     def test_right_code_after_wrong_codes(self):
         envelope = self.make_envelope([A])
@@ -188,8 +209,7 @@ class TestRecipientFlow(CloudStampFlowCase):
         self.assertEqual(revised.revised_from_id, envelope)
         self.assertEqual(revised.state, 'draft')
         self.assertNotEqual(revised.document_ref, envelope.document_ref)
-        self.assertEqual(revised.file_ids.mapped('original_sha256'),
-                         envelope.file_ids.mapped('original_sha256'))
+        self.assertEqual(revised.file_ids.mapped('original_sha256'), envelope.file_ids.mapped('original_sha256'))
         revised.action_send()
         token2 = self.new_link(C['email'])
         self.open_documents(token2)
@@ -211,8 +231,7 @@ class TestRecipientFlow(CloudStampFlowCase):
         self.assertEqual(envelope.state, 'expired')
         self.assertNotIn('o_cloudstamp_agree', self.page(new).text)
         self.assertIn('o_cloudstamp_error', self.post(new, 'agree').text)
-        self.assertEqual(len(self.service._verify_pdf(
-            base64.b64decode(envelope.file_ids.signed_file)).signatures), 1)
+        self.assertEqual(len(self.service._verify_pdf(base64.b64decode(envelope.file_ids.signed_file)).signatures), 1)
         # an expired link (past its own expiry) is gone entirely
         envelope.recipient_ids.sudo().token_expiry = fields.Datetime.now() - timedelta(seconds=1)
         self.page(new, expect=404)
@@ -252,8 +271,7 @@ class TestRecipientFlow(CloudStampFlowCase):
         self.assertEqual(len(self.service._verify_pdf(signed).signatures), 2)
         with self.assertRaises(UserError):
             envelope.recipient_ids.filtered(lambda r: r.email == C['email'])._action_agree()
-        self.assertEqual(len(self.service._verify_pdf(
-            base64.b64decode(envelope.file_ids.signed_file)).signatures), 2)
+        self.assertEqual(len(self.service._verify_pdf(base64.b64decode(envelope.file_ids.signed_file)).signatures), 2)
 
     def test_hostile_form_data_is_refused_cleanly(self):
         envelope = self.make_envelope([dict(B, may_forward=False)])
@@ -275,7 +293,8 @@ class TestRecipientFlow(CloudStampFlowCase):
     def test_terms_of_use_come_from_settings(self):
         self.env['res.config.settings'].create({'cloudstamp_terms': '<p>Article 1 test terms</p>'}).execute()
         self.env.company.update_field_translations(
-            'cloudstamp_terms', {'ja_JP': {'Article 1 test terms': '第1条 テスト用の利用規約'}})
+            'cloudstamp_terms', {'ja_JP': {'Article 1 test terms': '第1条 テスト用の利用規約'}}
+        )
         envelope = self.make_envelope([C, B])
         envelope.action_send()
         token = self.new_link(C['email'])

@@ -13,18 +13,21 @@ from odoo.tests import tagged
 from odoo.tools import config
 
 from odoo.addons.cloudstamp_portal.link_redaction import RedactRecipientLinks
-from ..models.cloudstamp_recipient import MAX_CODE_ATTEMPTS
 
+from ..models.cloudstamp_recipient import MAX_CODE_ATTEMPTS
 from .common import CloudStampFlowCase, form_fields
 
-CODED = {'name': '山田 太郎', 'email': 'yamada@client.example', 'company_name': '株式会社クライアント',
-         'access_code': 'Sakura2026'}
+CODED = {
+    'name': '山田 太郎',
+    'email': 'yamada@client.example',
+    'company_name': '株式会社クライアント',
+    'access_code': 'Sakura2026',
+}
 PLAIN = {'name': 'Bob Buyer', 'email': 'bob@client.example', 'lang': 'en_US'}
 
 
 @tagged('post_install', '-at_install')
 class TestRecipientSecurity(CloudStampFlowCase):
-
     def fresh_session(self):
         self.opener.cookies.clear()
 
@@ -51,12 +54,18 @@ class TestRecipientSecurity(CloudStampFlowCase):
         recipient = envelope.recipient_ids
         self.assertEqual(self.env['cloudstamp.recipient']._from_token(token), recipient)
         self.assertFalse(Message.sudo().search([('body', 'ilike', token)]))
-        self.assertFalse(self.env['mail.mail'].sudo().with_context(active_test=False).search(
-            [('body_html', 'ilike', token)]))
+        self.assertFalse(
+            self.env['mail.mail'].sudo().with_context(active_test=False).search([('body_html', 'ilike', token)])
+        )
         # a mail that carries the placeholder but goes to someone else gets no link
-        self.env['mail.mail'].sudo().create({
-            'email_to': 'eve@evil.example', 'subject': 'x', 'cloudstamp_link_recipient_id': recipient.id,
-            'body_html': f'<a href="{recipient._new_link()[0]["link"]}">x</a>'})
+        self.env['mail.mail'].sudo().create(
+            {
+                'email_to': 'eve@evil.example',
+                'subject': 'x',
+                'cloudstamp_link_recipient_id': recipient.id,
+                'body_html': f'<a href="{recipient._new_link()[0]["link"]}">x</a>',
+            }
+        )
         mail = self.mail_to(self.deliver(), 'eve@evil.example')
         self.assertNotIn(token, self.body(mail))
         self.assertNotIn('/cloudstamp/r/', self.body(mail))
@@ -71,8 +80,7 @@ class TestRecipientSecurity(CloudStampFlowCase):
         self.assertIn('access_code', self.page(token).text)
         self.post(token, 'code', {'access_code': CODED['access_code']})
         self.assertIn('o_cloudstamp_completed', self.page(token).text)
-        self.assertEqual(self.url_open(f'/cloudstamp/r/{token}/file/{document.id}').content,
-                         document._current_pdf())
+        self.assertEqual(self.url_open(f'/cloudstamp/r/{token}/file/{document.id}').content, document._current_pdf())
         self.assertEqual(self.url_open(f'/cloudstamp/r/{token}/certificate').status_code, 200)
 
     def test_a_locked_link_serves_nothing_even_after_completion(self):
@@ -153,8 +161,10 @@ class TestRecipientSecurity(CloudStampFlowCase):
         self.assertFalse(envelope.recipient_ids.terms_accepted_at)
         self.open_documents(token)
         accepted = self.events(envelope, 'terms_accepted')
-        self.assertEqual(accepted.details, {
-            'terms_sha256': hashlib.sha256('<p>Article 1 version B</p>'.encode()).hexdigest(), 'lang': 'en_US'})
+        self.assertEqual(
+            accepted.details,
+            {'terms_sha256': hashlib.sha256(b'<p>Article 1 version B</p>').hexdigest(), 'lang': 'en_US'},
+        )
 
     def test_the_sender_reads_notes_in_their_own_language(self):
         """An English recipient's revision request, for a Japanese sender:
@@ -165,8 +175,10 @@ class TestRecipientSecurity(CloudStampFlowCase):
         self.post(token, 'revision', {'comment': 'Please fix article 3'})
         self.assertEqual(envelope.state, 'revision')
         bodies = envelope.message_ids.mapped('body')
-        self.assertTrue(any('修正依頼がありました' in (body or '') and 'コメント: Please fix article 3' in body
-                            for body in bodies), bodies)
+        self.assertTrue(
+            any('修正依頼がありました' in (body or '') and 'コメント: Please fix article 3' in body for body in bodies),
+            bodies,
+        )
         self.assertEqual(envelope.activity_ids.summary, 'クラウドスタンプ: 修正依頼')
         authors = envelope.message_ids.author_id
         self.assertIn(self.env.ref('base.partner_root'), authors)
@@ -200,9 +212,15 @@ class TestRecipientSecurity(CloudStampFlowCase):
         self.assertEqual(envelope.state, 'finalizing')
 
     def test_links_do_not_reach_the_server_log(self):
-        record = logging.LogRecord('werkzeug', logging.INFO, __file__, 1, '%s - - "%s" %s -',
-                                   ('127.0.0.1', 'GET /cloudstamp/r/SECRETtoken_-123/file/4 HTTP/1.1', '200'),
-                                   None)
+        record = logging.LogRecord(
+            'werkzeug',
+            logging.INFO,
+            __file__,
+            1,
+            '%s - - "%s" %s -',
+            ('127.0.0.1', 'GET /cloudstamp/r/SECRETtoken_-123/file/4 HTTP/1.1', '200'),
+            None,
+        )
         self.assertTrue(any(isinstance(f, RedactRecipientLinks) for f in logging.getLogger('werkzeug').filters))
         RedactRecipientLinks().filter(record)
         self.assertNotIn('SECRETtoken', record.getMessage())
@@ -222,8 +240,11 @@ class TestRecipientSecurity(CloudStampFlowCase):
         envelope, token = self.sent_to(PLAIN)
         html = self.page(token).text
         payload = dict(form_fields(html), accept='1')
-        self.url_open(f'/cloudstamp/r/{token}/terms', data=payload, headers={
-            'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Host': 'evil.example'})
+        self.url_open(
+            f'/cloudstamp/r/{token}/terms',
+            data=payload,
+            headers={'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Host': 'evil.example'},
+        )
         self.assertEqual(self.events(envelope, 'terms_accepted').ip_address, '127.0.0.1')
 
     def test_behind_a_proxy_the_address_is_the_one_the_proxy_appended(self):
@@ -233,9 +254,15 @@ class TestRecipientSecurity(CloudStampFlowCase):
         envelope, token = self.sent_to(PLAIN)
         payload = dict(form_fields(self.page(token).text), accept='1')
         with patch.dict(config.options, {'proxy_mode': True}):
-            self.url_open(f'/cloudstamp/r/{token}/terms', data=payload, headers={
-                'X-Forwarded-For': '198.51.100.1, 203.0.113.77', 'X-Forwarded-Host': 'sign.example.jp',
-                'X-Forwarded-Proto': 'https'})
+            self.url_open(
+                f'/cloudstamp/r/{token}/terms',
+                data=payload,
+                headers={
+                    'X-Forwarded-For': '198.51.100.1, 203.0.113.77',
+                    'X-Forwarded-Host': 'sign.example.jp',
+                    'X-Forwarded-Proto': 'https',
+                },
+            )
         self.assertEqual(self.events(envelope, 'terms_accepted').ip_address, '203.0.113.77')
 
     def test_header_injection_in_a_forward_changes_nothing(self):
@@ -253,8 +280,10 @@ class TestRecipientSecurity(CloudStampFlowCase):
         self.assertEqual(envelope.recipient_ids.mapped('email'), [CODED['email']])
 
     def test_the_completion_mail_hides_the_parties_from_each_other(self):
-        envelope = self.make_envelope([PLAIN, dict(PLAIN, name='Carol', email='carol@other.example')],
-                                      cc_partner_ids=[(0, 0, {'name': 'Legal', 'email': 'legal@cloudstamp.example'})])
+        envelope = self.make_envelope(
+            [PLAIN, dict(PLAIN, name='Carol', email='carol@other.example')],
+            cc_partner_ids=[(0, 0, {'name': 'Legal', 'email': 'legal@cloudstamp.example'})],
+        )
         envelope.action_send()
         for address in (PLAIN['email'], 'carol@other.example'):
             token = self.new_link(address)
@@ -270,4 +299,3 @@ class TestRecipientSecurity(CloudStampFlowCase):
                 self.assertNotIn(address, mail.get('To', ''))
                 self.assertNotIn(address, mail.get('Cc', ''))
             self.assertIsNone(mail.get('Bcc'))
-

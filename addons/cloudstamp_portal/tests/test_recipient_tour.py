@@ -10,13 +10,12 @@ BROWSERS = ('chromium', 'google-chrome', 'chromium-browser')
 
 @tagged('post_install', '-at_install')
 class TestRecipientTour(CloudStampFlowCase):
-
     def test_recipient_walks_code_terms_documents_agree_in_chromium(self):
         # Odoo skips tours without a browser; for us that is a failure.
-        self.assertTrue(any(shutil.which(b) for b in BROWSERS),
-                        'no Chromium on PATH: run `make setup`')
-        envelope = self.make_envelope([{
-            'name': '山田 太郎', 'email': 'yamada@client.example', 'access_code': 'Sakura2026'}])
+        self.assertTrue(any(shutil.which(b) for b in BROWSERS), 'no Chromium on PATH: run `make setup`')
+        envelope = self.make_envelope(
+            [{'name': '山田 太郎', 'email': 'yamada@client.example', 'access_code': 'Sakura2026'}]
+        )
         envelope.action_send()
         token = self.new_link('yamada@client.example')
         self.start_tour(f'/cloudstamp/r/{token}', 'cloudstamp_recipient_tour')
@@ -27,5 +26,4 @@ class TestRecipientTour(CloudStampFlowCase):
         self.finalize()
         self.assertEqual(envelope.state, 'completed')
         report = self.service._verify_pdf(base64.b64decode(envelope.file_ids.signed_file))
-        self.assertEqual([s.actor for s in report.signatures],
-                         ['sales@cloudstamp.example', 'yamada@client.example'])
+        self.assertEqual([s.actor for s in report.signatures], ['sales@cloudstamp.example', 'yamada@client.example'])

@@ -3,7 +3,6 @@ from odoo.http import request
 
 
 class CloudStampController(http.Controller):
-
     @http.route('/cloudstamp/root_ca.crt', type='http', auth='user')
     def download_root_ca(self):
         """The current company's root CA, for users to trust in their PDF reader."""

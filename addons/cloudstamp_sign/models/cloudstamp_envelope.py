@@ -3,12 +3,14 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from odoo import Command, _, api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.base.models.res_partner import _lang_get
 
-from cloudstamp_engine import PreflightRefusal, RefusalCode
+from cloudstamp_engine import RefusalCode
+from cloudstamp_engine.config import MB
+
 from ..report import agreement_certificate
 from ..tools import field_attachments, read_field_bytes, write_field_bytes
 from ..tools.emails import single_email
@@ -17,8 +19,12 @@ _logger = logging.getLogger(__name__)
 
 _ID_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'  # no 0/O, 1/I
 # How each end of a round is recorded, and whom it is mailed to.
-_ROUND_END_EVENTS = {'declined': 'declined', 'revision': 'revision_requested',
-                     'cancelled': 'cancelled', 'expired': 'expired'}
+_ROUND_END_EVENTS = {
+    'declined': 'declined',
+    'revision': 'revision_requested',
+    'cancelled': 'cancelled',
+    'expired': 'expired',
+}
 _FINAL_EVENTS = dict(_ROUND_END_EVENTS, completed='completed')
 # What may still happen after the final event: a link opening the final PDFs.
 _ACCESS_EVENTS = ('notified', 'code_failed', 'locked', 'unlocked')
@@ -40,7 +46,7 @@ _TRACKED_STATE_SUBTYPES = {
 def _new_document_ref():
     """CS-XXXX-XXXX-XXXX-XXXX: 80 random bits, easy to read aloud."""
     chars = ''.join(secrets.choice(_ID_ALPHABET) for _ in range(16))
-    return 'CS-' + '-'.join(chars[i:i + 4] for i in range(0, 16, 4))
+    return 'CS-' + '-'.join(chars[i : i + 4] for i in range(0, 16, 4))
 
 
 class CloudStampEnvelope(models.Model):
@@ -52,28 +58,34 @@ class CloudStampEnvelope(models.Model):
     _order = 'id desc'
     _check_company_auto = True
 
-
     name = fields.Char('Title', required=True, tracking=True)
     document_ref = fields.Char(
-        'Document ID', readonly=True, copy=False, index=True,
-        default=lambda self: _new_document_ref())
+        'Document ID', readonly=True, copy=False, index=True, default=lambda self: _new_document_ref()
+    )
     user_id = fields.Many2one(
-        'res.users', 'Sender', required=True, default=lambda self: self.env.user,
-        tracking=True, check_company=True)
-    company_id = fields.Many2one(
-        'res.company', required=True, default=lambda self: self.env.company)
+        'res.users', 'Sender', required=True, default=lambda self: self.env.user, tracking=True, check_company=True
+    )
+    company_id = fields.Many2one('res.company', required=True, default=lambda self: self.env.company)
     file_ids = fields.One2many('cloudstamp.envelope.file', 'envelope_id', 'Files')
     recipient_ids = fields.One2many('cloudstamp.recipient', 'envelope_id', 'Recipients')
     cc_partner_ids = fields.Many2many(
-        'res.partner', string='CC (共有先)', check_company=True,
-        help='Receive only the final PDFs when every party has agreed.')
-    message = fields.Text('Message')
+        'res.partner',
+        string='CC (共有先)',
+        check_company=True,
+        help='Receive only the final PDFs when every party has agreed.',
+    )
+    message = fields.Text()
     lang = fields.Selection(
-        _lang_get, string='Language', default=lambda self: self.env.lang or self.env.user.lang or 'en_US',
-        help='The language of the mails to CC people.')
+        _lang_get,
+        string='Language',
+        default=lambda self: self.env.lang or self.env.user.lang or 'en_US',
+        help='The language of the mails to CC people.',
+    )
     expiry_date = fields.Datetime(
-        'Expires On', copy=False,
-        default=lambda self: fields.Datetime.now() + timedelta(days=self.env.company.cloudstamp_expiry_days))
+        'Expires On',
+        copy=False,
+        default=lambda self: fields.Datetime.now() + timedelta(days=self.env.company.cloudstamp_expiry_days),
+    )
     state = fields.Selection(
         [
             ('draft', 'Draft'),
@@ -85,10 +97,14 @@ class CloudStampEnvelope(models.Model):
             ('cancelled', 'Cancelled'),
             ('expired', 'Expired'),
         ],
-        default='draft', required=True, readonly=True, copy=False, tracking=True,
-        group_expand=True)
-    current_recipient_id = fields.Many2one(
-        'cloudstamp.recipient', 'Waiting On', readonly=True, copy=False)
+        default='draft',
+        required=True,
+        readonly=True,
+        copy=False,
+        tracking=True,
+        group_expand=True,
+    )
+    current_recipient_id = fields.Many2one('cloudstamp.recipient', 'Waiting On', readonly=True, copy=False)
     sent_date = fields.Datetime(readonly=True, copy=False)
     completed_date = fields.Datetime(readonly=True, copy=False)
     end_reason = fields.Text('Reason', readonly=True, copy=False)
@@ -96,8 +112,11 @@ class CloudStampEnvelope(models.Model):
     revision_ids = fields.One2many('cloudstamp.envelope', 'revised_from_id', 'Revisions')
     event_ids = fields.One2many('cloudstamp.event', 'envelope_id', 'Audit Trail')
     trail_head = fields.Char(
-        'Audit Trail Head', readonly=True, copy=False,
-        help='SHA-256 of the newest audit event, written with each event.')
+        'Audit Trail Head',
+        readonly=True,
+        copy=False,
+        help='SHA-256 of the newest audit event, written with each event.',
+    )
     agreement_certificate_file = fields.Binary('Certificate of Agreement', attachment=True, readonly=True, copy=False)
     agreement_certificate_filename = fields.Char(compute='_compute_agreement_certificate_filename')
     file_count = fields.Integer(compute='_compute_counts')
@@ -118,8 +137,15 @@ class CloudStampEnvelope(models.Model):
 
     def _get_workflow_fields(self):
         return super()._get_workflow_fields() + (
-            'document_ref', 'state', 'current_recipient_id', 'sent_date', 'completed_date',
-            'end_reason', 'revised_from_id', 'agreement_certificate_file', 'trail_head',
+            'document_ref',
+            'state',
+            'current_recipient_id',
+            'sent_date',
+            'completed_date',
+            'end_reason',
+            'revised_from_id',
+            'agreement_certificate_file',
+            'trail_head',
         )
 
     def _evidence_envelopes(self):
@@ -147,12 +173,11 @@ class CloudStampEnvelope(models.Model):
             envelope.recipient_count = len(envelope.recipient_ids)
 
     def _check_send_size(self):
-        limits = self.env['cloudstamp.signing.service']._preflight_limits()
+        service = self.env['cloudstamp.signing.service']
+        limit = service._preflight_limits().max_send_bytes
         for envelope in self:
-            if sum(envelope.file_ids.mapped('file_size')) > limits.max_send_bytes:
-                raise UserError(PreflightRefusal(
-                    RefusalCode.SEND_TOO_LARGE, '', limits.max_send_bytes,
-                ).message(self.env.lang or 'en_US'))
+            if sum(envelope.file_ids.mapped('file_size')) > limit:
+                raise UserError(service._refusal_message(RefusalCode.SEND_TOO_LARGE, limit_mb=f'{limit / MB:g}'))
 
     # ------------------------------------------------------------------
     # Sender actions (public: the form's buttons). Each checks that the
@@ -174,27 +199,30 @@ class CloudStampEnvelope(models.Model):
     def _check_ready_to_send(self):
         self.ensure_one()
         if self.state != 'draft':
-            raise UserError(_('Only a draft can be sent.'))
+            raise UserError(self.env._('Only a draft can be sent.'))
         if not self.file_ids:
-            raise UserError(_('Add at least one PDF.'))
+            raise UserError(self.env._('Add at least one PDF.'))
         if not self.recipient_ids:
-            raise UserError(_('Add at least one recipient.'))
+            raise UserError(self.env._('Add at least one recipient.'))
         if not self.env['cloudstamp.recipient']._links_available():
             self.recipient_ids[:1]._new_link()  # says what is missing
         for partner in self.cc_partner_ids:
             if not single_email(partner.email or ''):
-                raise UserError(_('The CC contact %(name)s needs exactly one valid email address '
-                                  '(now: "%(email)s").', name=partner.name, email=partner.email or ''))
+                raise UserError(
+                    self.env._(
+                        'The CC contact %(name)s needs exactly one valid email address (now: "%(email)s").',
+                        name=partner.name,
+                        email=partner.email or '',
+                    )
+                )
         self._check_send_size()
 
     def _send(self, actor, actor_name):
-        self.file_ids._sign_all(actor, 'send', actor_name=actor_name,
-                                    page_note=self._page_note())
+        self.file_ids._sign_all(actor, 'send', actor_name=actor_name, page_note=self._page_note())
         # The sender hears of what follows, even when an administrator prepared it.
         self.message_subscribe(partner_ids=self.user_id.partner_id.ids)
         first = self.recipient_ids[0]  # _order: sequence, then id
-        self.write({'state': 'sent', 'sent_date': fields.Datetime.now(),
-                    'current_recipient_id': first.id})
+        self.write({'state': 'sent', 'sent_date': fields.Datetime.now(), 'current_recipient_id': first.id})
         self._log_event('sent', actor, {'by': actor_name})
         first._notify('cloudstamp_sign.mail_template_request')
 
@@ -206,7 +234,7 @@ class CloudStampEnvelope(models.Model):
         actor = self.env.user._cloudstamp_sender_address()
         for envelope in self.sudo():
             if envelope.state != 'sent':
-                raise UserError(_('Only a document that is waiting can be reminded.'))
+                raise UserError(self.env._('Only a document that is waiting can be reminded.'))
             envelope._remind(actor)
         return True
 
@@ -221,9 +249,9 @@ class CloudStampEnvelope(models.Model):
         actor = self.env.user._cloudstamp_sender_address()
         for envelope in self.sudo():
             if envelope.state not in ('draft', 'sent'):
-                raise UserError(_('Only a draft or a waiting document can be cancelled.'))
+                raise UserError(self.env._('Only a draft or a waiting document can be cancelled.'))
             if envelope.state == 'draft':
-                envelope.write({'state': 'cancelled', 'end_reason': _('Cancelled by the sender')})
+                envelope.write({'state': 'cancelled', 'end_reason': self.env._('Cancelled by the sender')})
             else:
                 envelope._end_round('cancelled', None, {}, actor=actor)
         return True
@@ -234,17 +262,20 @@ class CloudStampEnvelope(models.Model):
         self.ensure_one()
         self._check_sender_access()
         if self.state not in ('revision', 'declined', 'expired', 'cancelled'):
-            raise UserError(_('Only a finished, unsigned round can be revised.'))
+            raise UserError(self.env._('Only a finished, unsigned round can be revised.'))
         original = self.sudo()
-        revised = original.copy({
-            'name': original.name,
-            'revised_from_id': original.id,
-            'file_ids': [Command.create(d._copy_values_for_revision()) for d in original.file_ids],
-            'recipient_ids': [Command.create(r._copy_values_for_revision())
-                              for r in original.recipient_ids.filtered(lambda r: not r.forwarded_from_id)],
-        })
-        return {'type': 'ir.actions.act_window', 'res_model': self._name,
-                'res_id': revised.id, 'view_mode': 'form'}
+        revised = original.copy(
+            {
+                'name': original.name,
+                'revised_from_id': original.id,
+                'file_ids': [Command.create(d._copy_values_for_revision()) for d in original.file_ids],
+                'recipient_ids': [
+                    Command.create(r._copy_values_for_revision())
+                    for r in original.recipient_ids.filtered(lambda r: not r.forwarded_from_id)
+                ],
+            }
+        )
+        return {'type': 'ir.actions.act_window', 'res_model': self._name, 'res_id': revised.id, 'view_mode': 'form'}
 
     def action_verify_trail(self):
         self.ensure_one()
@@ -254,10 +285,13 @@ class CloudStampEnvelope(models.Model):
             message = problem
             kind = 'danger'
         else:
-            message = _('The audit trail and the stored documents are intact.')
+            message = self.env._('The audit trail and the stored documents are intact.')
             kind = 'success'
-        return {'type': 'ir.actions.client', 'tag': 'display_notification',
-                'params': {'message': message, 'type': kind, 'sticky': bool(problem)}}
+        return {
+            'type': 'ir.actions.client',
+            'tag': 'display_notification',
+            'params': {'message': message, 'type': kind, 'sticky': bool(problem)},
+        }
 
     def _verify_trail(self):
         """A sentence on the first break in the trail, its anchors or the
@@ -268,8 +302,10 @@ class CloudStampEnvelope(models.Model):
         if problem:
             return problem
         if (events[-1:].event_hash or False) != (self.trail_head or False):
-            return _('The audit trail does not end where it ended when it was last written: '
-                     'events are missing or were added outside the workflow.')
+            return self.env._(
+                'The audit trail does not end where it ended when it was last written: '
+                'events are missing or were added outside the workflow.'
+            )
         problem = events._verify_anchors(self.company_id)
         if problem:
             return problem
@@ -278,12 +314,12 @@ class CloudStampEnvelope(models.Model):
             anchored = events.filtered('anchor_token')[-1:]
             after = events.filtered(lambda e: e.sequence > anchored.sequence)
             if anchored.event_type != final_event or set(after.mapped('event_type')) - set(_ACCESS_EVENTS):
-                return _('The audit trail of a finished document must end with its timestamped final event.')
+                return self.env._('The audit trail of a finished document must end with its timestamped final event.')
         document = self.file_ids._verify_stored()
         if document:
-            return _('The stored file of %s does not match its recorded SHA-256.', document.name)
+            return self.env._('The stored file of %s does not match its recorded SHA-256.', document.name)
         if events and events[-1].file_hashes != self.file_ids._current_hashes():
-            return _('The stored documents differ from those the audit trail recorded last.')
+            return self.env._('The stored documents differ from those the audit trail recorded last.')
         return ''
 
     # ------------------------------------------------------------------
@@ -296,8 +332,7 @@ class CloudStampEnvelope(models.Model):
     def _log_event(self, event_type, actor, details=None, request_info=None, anchor=False):
         """Append an event to the audit trail; ``details`` are plain values
         (never translated text), rendered in each reader's language."""
-        return self.env['cloudstamp.event']._append(self, event_type, actor, details or {}, request_info,
-                                                    anchor=anchor)
+        return self.env['cloudstamp.event']._append(self, event_type, actor, details or {}, request_info, anchor=anchor)
 
     def _advance(self):
         """After an agreement: the next recipient's turn, or finalizing."""
@@ -327,24 +362,28 @@ class CloudStampEnvelope(models.Model):
 
     def _complete(self):
         envelope = self.sudo()
-        envelope.write({'state': 'completed', 'completed_date': fields.Datetime.now(),
-                        'current_recipient_id': False})
+        envelope.write({'state': 'completed', 'completed_date': fields.Datetime.now(), 'current_recipient_id': False})
         self._log_event('completed', 'cloudstamp', {}, anchor=True)
         certificate = envelope._render_agreement_certificate()
         write_field_bytes(envelope, 'agreement_certificate_file', certificate, envelope.agreement_certificate_filename)
         envelope._send_completion_mails()
         sender_side = self._sender_side()
-        sender_side.message_post(body=sender_side.env._(
-            'Every party agreed. The signed PDFs and the certificate of agreement were sent to everyone.'))
+        sender_side.message_post(
+            body=sender_side.env._(
+                'Every party agreed. The signed PDFs and the certificate of agreement were sent to everyone.'
+            )
+        )
 
     def _render_agreement_certificate(self):
         """The certificate of agreement (合意締結証明書), signed as "complete"."""
         self.ensure_one()
         font = self.env['ir.config_parameter'].sudo().get_param('cloudstamp.certificate_font')
-        pdf = agreement_certificate.render(self._agreement_certificate_data(),
-                                           Path(font) if font else agreement_certificate.DEFAULT_FONT)
+        pdf = agreement_certificate.render(
+            self._agreement_certificate_data(), Path(font) if font else agreement_certificate.DEFAULT_FONT
+        )
         return self.env['cloudstamp.signing.service']._sign_pdf(
-            pdf, self.company_id, 'cloudstamp', 'complete', actor_name='CloudStamp', page_note=self._page_note())
+            pdf, self.company_id, 'cloudstamp', 'complete', actor_name='CloudStamp', page_note=self._page_note()
+        )
 
     def _agreement_certificate_data(self):
         """What the certificate states, from the audit trail rather than from
@@ -359,27 +398,50 @@ class CloudStampEnvelope(models.Model):
         for recipient in envelope.recipient_ids:
             steps = steps_by_actor.get(recipient.email, {})
             time_of = lambda kind, steps=steps: steps[kind].event_time if kind in steps else None  # noqa: E731
-            parties.append(agreement_certificate.CertificateParty(
-                name=recipient.name, company=recipient.company_name or '', email=recipient.email,
-                opened=time_of('opened'), terms_accepted=time_of('terms_accepted'),
-                forwarded=time_of('forwarded'), agreed=time_of('agreed'),
-                ip_addresses=tuple(sorted({steps[kind].ip_address for kind in _PARTY_STEPS
-                                           if kind in steps and steps[kind].ip_address}))))
+            parties.append(
+                agreement_certificate.CertificateParty(
+                    name=recipient.name,
+                    company=recipient.company_name or '',
+                    email=recipient.email,
+                    opened=time_of('opened'),
+                    terms_accepted=time_of('terms_accepted'),
+                    forwarded=time_of('forwarded'),
+                    agreed=time_of('agreed'),
+                    ip_addresses=tuple(
+                        sorted(
+                            {
+                                steps[kind].ip_address
+                                for kind in _PARTY_STEPS
+                                if kind in steps and steps[kind].ip_address
+                            }
+                        )
+                    ),
+                )
+            )
         sent = events.filtered(lambda e: e.event_type == 'sent')[:1]
         head = events[-1:]
         anchor = events.filtered('anchor_token')[-1:]
         return agreement_certificate.CertificateData(
-            document_ref=envelope.document_ref, title=envelope.name,
+            document_ref=envelope.document_ref,
+            title=envelope.name,
             sender=f'{(sent.details or {}).get("by") or envelope.user_id.name} <{sent.actor}>'
-                   f' — {envelope.company_id.name}',
-            sent=sent.event_time or None, completed=envelope.completed_date or None,
-            files=tuple(agreement_certificate.CertificateFile(
-                name=file.name, pages=file.page_count, sha256=(head.file_hashes or {}).get(str(file.id), ''))
-                for file in envelope.file_ids),
-            parties=tuple(parties), event_count=len(events), head_hash=head.event_hash or '',
-            anchor_time=anchor.anchor_time or None, anchor_tsa=anchor.anchor_tsa or '',
+            f' — {envelope.company_id.name}',
+            sent=sent.event_time or None,
+            completed=envelope.completed_date or None,
+            files=tuple(
+                agreement_certificate.CertificateFile(
+                    name=file.name, pages=file.page_count, sha256=(head.file_hashes or {}).get(str(file.id), '')
+                )
+                for file in envelope.file_ids
+            ),
+            parties=tuple(parties),
+            event_count=len(events),
+            head_hash=head.event_hash or '',
+            anchor_time=anchor.anchor_time or None,
+            anchor_tsa=anchor.anchor_tsa or '',
             issued=fields.Datetime.now(),
-            tz=envelope.user_id.tz or envelope.company_id.partner_id.tz or 'UTC')
+            tz=envelope.user_id.tz or envelope.company_id.partner_id.tz or 'UTC',
+        )
 
     def _sender_side(self):
         """This envelope as seen by its sender: chatter notes and activities
@@ -392,23 +454,30 @@ class CloudStampEnvelope(models.Model):
         envelope = self.sudo()
         reason = details.get('reason') or details.get('comment') or ''
         envelope.write({'state': state, 'end_reason': reason or False, 'current_recipient_id': False})
-        self._log_event(_ROUND_END_EVENTS[state], actor or (recipient and recipient.email) or 'cloudstamp',
-                        details, request_info, anchor=True)
+        self._log_event(
+            _ROUND_END_EVENTS[state],
+            actor or (recipient and recipient.email) or 'cloudstamp',
+            details,
+            request_info,
+            anchor=True,
+        )
         notice = _ROUND_END_NOTICES.get(state)
         if notice:
             template_xmlid, subtype_xmlid = notice
             envelope._post_sender_notice(template_xmlid, recipient, subtype_xmlid)
-            earlier = envelope.recipient_ids.filtered(
-                lambda r: r.state in ('agreed', 'forwarded') and r != recipient)
+            earlier = envelope.recipient_ids.filtered(lambda r: r.state in ('agreed', 'forwarded') and r != recipient)
             for other in earlier:
                 self.env.ref(template_xmlid).sudo().with_context(actor=recipient, lang=other.lang).send_mail(
-                    envelope.id, email_values={'email_to': other.email, 'recipient_ids': []},
-                    email_layout_xmlid='mail.mail_notification_light')
+                    envelope.id,
+                    email_values={'email_to': other.email, 'recipient_ids': []},
+                    email_layout_xmlid='mail.mail_notification_light',
+                )
         else:
             sender_side = self._sender_side()
             states = dict(self._fields['state']._description_selection(sender_side.env))
-            sender_side.message_post(body=sender_side.env._('%(state)s: %(reason)s', state=states[state],
-                                                            reason=reason))
+            sender_side.message_post(
+                body=sender_side.env._('%(state)s: %(reason)s', state=states[state], reason=reason)
+            )
 
     def _track_subtype(self, init_values):
         self.ensure_one()
@@ -426,12 +495,16 @@ class CloudStampEnvelope(models.Model):
         # Written by OdooBot from the template's address, never by the sender:
         # Odoo does not notify a message's author.
         sender_side.with_context(actor=recipient).message_post_with_source(
-            template, subtype_xmlid=subtype_xmlid, email_layout_xmlid='mail.mail_notification_light',
+            template,
+            subtype_xmlid=subtype_xmlid,
+            email_layout_xmlid='mail.mail_notification_light',
             author_id=self.env.ref('base.partner_root').id,
-            email_from=template._render_field('email_from', self.ids)[self.id])
+            email_from=template._render_field('email_from', self.ids)[self.id],
+        )
         # The notice above is the sender's mail; Odoo's "activity assigned" mail would repeat it.
         sender_side.with_context(mail_activity_quick_update=True).activity_schedule(
-            'mail.mail_activity_data_todo', user_id=self.user_id.id, summary=template.name)
+            'mail.mail_activity_data_todo', user_id=self.user_id.id, summary=template.name
+        )
 
     def _send_completion_mails(self):
         """The signed PDFs and the certificate to every party, forwarders and
@@ -452,12 +525,15 @@ class CloudStampEnvelope(models.Model):
                 by_lang.setdefault(lang or 'en_US', []).append(address)
         for lang, addresses in by_lang.items():
             template.with_context(lang=lang).send_mail(
-                self.id, email_values={
-                    'email_to': ','.join(addresses), 'recipient_ids': [],
+                self.id,
+                email_values={
+                    'email_to': ','.join(addresses),
+                    'recipient_ids': [],
                     'attachment_ids': [Command.link(a.id) for a in attachments],
                     'headers': repr({'X-Forge-To': 'undisclosed-recipients:;'}),
                 },
-                email_layout_xmlid='mail.mail_notification_light')
+                email_layout_xmlid='mail.mail_notification_light',
+            )
 
     def _final_attachments(self):
         """The stored files themselves, not copies: nothing is duplicated, and
@@ -486,13 +562,26 @@ class CloudStampEnvelope(models.Model):
     @api.model
     def _cron_remind(self):
         now = fields.Datetime.now()
-        due = self.sudo().search([('state', '=', 'sent')]).filtered(
-            lambda e: e.current_recipient_id._may_be_reminded()
-            and e._last_notice_time() < now - timedelta(days=e.company_id.cloudstamp_remind_after_days))
+        due = (
+            self.sudo()
+            .search([('state', '=', 'sent')])
+            .filtered(
+                lambda e: (
+                    e.current_recipient_id._may_be_reminded()
+                    and e._last_notice_time() < now - timedelta(days=e.company_id.cloudstamp_remind_after_days)
+                )
+            )
+        )
         due._each_isolated('remind', lambda e: e._remind(e._sender_actor()))
 
     def _last_notice_time(self):
-        notices = self.env['cloudstamp.event'].sudo().search(
-            [('envelope_id', '=', self.id), ('event_type', 'in', ('notified', 'reminded'))],
-            order='sequence desc', limit=1)
+        notices = (
+            self.env['cloudstamp.event']
+            .sudo()
+            .search(
+                [('envelope_id', '=', self.id), ('event_type', 'in', ('notified', 'reminded'))],
+                order='sequence desc',
+                limit=1,
+            )
+        )
         return notices.event_time or self.sent_date

@@ -1,7 +1,7 @@
 import base64
 import hashlib
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..tools import field_attachments, read_field_bytes, write_field_bytes
@@ -19,7 +19,8 @@ class CloudStampEnvelopeFile(models.Model):
     _write_once_fields = ('envelope_id',)
 
     envelope_id = fields.Many2one(
-        'cloudstamp.envelope', required=True, index=True, ondelete='cascade', check_company=True)
+        'cloudstamp.envelope', required=True, index=True, ondelete='cascade', check_company=True
+    )
     company_id = fields.Many2one(related='envelope_id.company_id', store=True, index=True)
     sequence = fields.Integer(default=10)
     name = fields.Char('File Name', required=True)
@@ -28,14 +29,19 @@ class CloudStampEnvelopeFile(models.Model):
     original_sha256 = fields.Char('Original SHA-256', readonly=True)
     current_sha256 = fields.Char('Current SHA-256', readonly=True)
     revision_hashes = fields.Json(
-        'Revision Hashes', readonly=True,
-        help='SHA-256 of every revision, oldest first, with the action that made it.')
+        readonly=True, help='SHA-256 of every revision, oldest first, with the action that made it.'
+    )
     page_count = fields.Integer('Pages', readonly=True)
     file_size = fields.Integer('Size (bytes)', readonly=True)
 
     def _get_workflow_fields(self):
         return super()._get_workflow_fields() + (
-            'signed_file', 'original_sha256', 'current_sha256', 'revision_hashes', 'page_count', 'file_size',
+            'signed_file',
+            'original_sha256',
+            'current_sha256',
+            'revision_hashes',
+            'page_count',
+            'file_size',
         )
 
     def _evidence_envelopes(self):
@@ -46,9 +52,10 @@ class CloudStampEnvelopeFile(models.Model):
         # Rights first: parsing PDFs is work done only for those who may upload.
         self.check_access('create')
         # Preflight before anything is stored: a refused file leaves no trace.
-        files = [(vals.get('name') or 'document.pdf',
-                  base64.b64decode(vals.get('original_file') or b''))
-                 for vals in vals_list]
+        files = [
+            (vals.get('name') or 'document.pdf', base64.b64decode(vals.get('original_file') or b''))
+            for vals in vals_list
+        ]
         results = self.env['cloudstamp.signing.service']._preflight_files(files)
         documents = super().create(vals_list)
         for document, result in zip(documents, results, strict=True):
@@ -60,8 +67,10 @@ class CloudStampEnvelopeFile(models.Model):
         if 'original_file' not in vals:
             return super().write(vals)
         data = base64.b64decode(vals['original_file'] or b'')
-        results = [self.env['cloudstamp.signing.service']._preflight_files(
-            [(vals.get('name', document.name), data)])[0] for document in self]
+        results = [
+            self.env['cloudstamp.signing.service']._preflight_files([(vals.get('name', document.name), data)])[0]
+            for document in self
+        ]
         super().write(vals)
         for document, result in zip(self, results, strict=True):
             document.sudo().write(self._upload_values(result))
@@ -82,8 +91,11 @@ class CloudStampEnvelopeFile(models.Model):
     def _copy_values_for_revision(self):
         """What a revised draft keeps of this document: the original upload."""
         self.ensure_one()
-        return {'name': self.name, 'sequence': self.sequence,
-                'original_file': base64.b64encode(read_field_bytes(self, 'original_file'))}
+        return {
+            'name': self.name,
+            'sequence': self.sequence,
+            'original_file': base64.b64encode(read_field_bytes(self, 'original_file')),
+        }
 
     def _current_field(self):
         """The field holding the newest version of this PDF."""
@@ -96,8 +108,7 @@ class CloudStampEnvelopeFile(models.Model):
     def _signed_attachments(self):
         """The stored signed files, in document order, named after the upload."""
         by_document = {a.res_id: a for a in field_attachments(self, 'signed_file')}
-        return self.env['ir.attachment'].union(
-            *(by_document[d.id] for d in self if d.id in by_document))
+        return self.env['ir.attachment'].union(*(by_document[d.id] for d in self if d.id in by_document))
 
     def _current_hashes(self):
         """SHA-256 of each document as the workflow last signed or stored it:
@@ -112,22 +123,36 @@ class CloudStampEnvelopeFile(models.Model):
         longer the one the workflow recorded is never signed."""
         service = self.env['cloudstamp.signing.service']
         if self._verify_stored():
-            raise UserError(_('A document of this envelope was changed outside CloudStamp, so it cannot be '
-                              'signed. Please tell the sender.'))
+            raise UserError(
+                self.env._(
+                    'A document of this envelope was changed outside CloudStamp, so it cannot be '
+                    'signed. Please tell the sender.'
+                )
+            )
         signed = [
-            (document, service._sign_pdf(
-                document._current_pdf(), document.envelope_id.company_id, actor_email, action,
-                actor_name=actor_name, page_note=page_note))
+            (
+                document,
+                service._sign_pdf(
+                    document._current_pdf(),
+                    document.envelope_id.company_id,
+                    actor_email,
+                    action,
+                    actor_name=actor_name,
+                    page_note=page_note,
+                ),
+            )
             for document in self
         ]
         for document, data in signed:
             digest = hashlib.sha256(data).hexdigest()
             write_field_bytes(document, 'signed_file', data, document.name)
-            document.sudo().write({
-                'current_sha256': digest,
-                'revision_hashes': (document.revision_hashes or []) + [
-                    {'action': action, 'sha256': digest, 'actor': actor_email}],
-            })
+            document.sudo().write(
+                {
+                    'current_sha256': digest,
+                    'revision_hashes': (document.revision_hashes or [])
+                    + [{'action': action, 'sha256': digest, 'actor': actor_email}],
+                }
+            )
 
     def _verify_stored(self):
         """The first document whose stored file no longer matches its hash."""

@@ -1,4 +1,4 @@
-from odoo import _, api, models
+from odoo import api, models
 from odoo.exceptions import AccessError
 
 
@@ -41,20 +41,23 @@ class CloudStampEvidenceMixin(models.AbstractModel):
     def _refuse_protected_fields(self, given, protected):
         refused = sorted(set(given) & set(protected))
         if refused:
-            raise AccessError(_(
-                'Only the CloudStamp workflow can set %(fields)s on %(model)s: it is evidence.',
-                fields=', '.join(refused), model=self._description))
+            raise AccessError(
+                self.env._(
+                    'Only the CloudStamp workflow can set %(fields)s on %(model)s: it is evidence.',
+                    fields=', '.join(refused),
+                    model=self._description,
+                )
+            )
 
     @api.model
     def _refuse_unless_draft(self, envelopes):
         if any(state != 'draft' for state in envelopes.sudo().mapped('state')):
-            raise AccessError(_('A sent document can no longer be changed: it is evidence.'))
+            raise AccessError(self.env._('A sent document can no longer be changed: it is evidence.'))
 
     @api.model_create_multi
     def create(self, vals_list):
         if not self.env.su:
-            self._refuse_protected_fields({field for vals in vals_list for field in vals},
-                                          self._get_workflow_fields())
+            self._refuse_protected_fields({field for vals in vals_list for field in vals}, self._get_workflow_fields())
             self._refuse_unless_draft(self._evidence_envelopes_of(vals_list))
         return super().create(vals_list)
 

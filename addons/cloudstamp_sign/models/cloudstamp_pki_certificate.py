@@ -2,7 +2,7 @@ import hashlib
 
 from cryptography.exceptions import InvalidTag
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from cloudstamp_engine import (
@@ -13,6 +13,7 @@ from cloudstamp_engine import (
     is_self_signed,
     load_pem_certificates,
 )
+
 from ..tools import master_key
 
 KEY_PURPOSE = 'private-keys'
@@ -35,7 +36,6 @@ class CloudStampPkiCertificate(models.Model):
 
     company_id = fields.Many2one('res.company', required=True, index=True)
     role = fields.Selection(
-        string='Role',
         selection=[
             ('root', 'Root CA'),
             ('signer', 'Document Signing'),
@@ -48,7 +48,7 @@ class CloudStampPkiCertificate(models.Model):
     chain_pem = fields.Text('Chain (PEM)', help='Certificates above this one, PEM.')
     private_key_ciphertext = fields.Text('Encrypted Private Key')
     private_key_key_id = fields.Char('Key Encryption Key ID')
-    subject = fields.Char('Subject', compute='_compute_certificate_info', store=True)
+    subject = fields.Char(compute='_compute_certificate_info', store=True)
     not_after = fields.Datetime('Valid Until', compute='_compute_certificate_info', store=True)
     sha256_fingerprint = fields.Char('SHA-256 Fingerprint', compute='_compute_certificate_info', store=True)
     active = fields.Boolean(default=True)
@@ -58,8 +58,7 @@ class CloudStampPkiCertificate(models.Model):
         for record in self:
             cert = load_pem_certificates(record.certificate_pem.encode())[0]
             record.subject = cert.subject.human_friendly
-            record.not_after = cert['tbs_certificate']['validity']['not_after'] \
-                .native.replace(tzinfo=None)
+            record.not_after = cert['tbs_certificate']['validity']['not_after'].native.replace(tzinfo=None)
             record.sha256_fingerprint = hashlib.sha256(cert.dump()).hexdigest()
 
     # ------------------------------------------------------------------
@@ -87,31 +86,32 @@ class CloudStampPkiCertificate(models.Model):
         self.ensure_one()
         key = master_key.derive_key(self.env, KEY_PURPOSE)
         if self.private_key_key_id != master_key.key_id(key):
-            raise UserError(_(
-                'The key that encrypts the CloudStamp signing keys has changed. Restore the '
-                'master key this database was set up with (CLOUDSTAMP_MASTER_KEY or '
-                'cloudstamp_master_key in odoo.conf).'))
+            raise UserError(
+                self.env._(
+                    'The key that encrypts the CloudStamp signing keys has changed. Restore the '
+                    'master key this database was set up with (CLOUDSTAMP_MASTER_KEY or '
+                    'cloudstamp_master_key in odoo.conf).'
+                )
+            )
         try:
             return master_key.decrypt(key, self.sudo().private_key_ciphertext)
         except InvalidTag as exc:
-            raise UserError(_('The CloudStamp signing key cannot be decrypted.')) from exc
+            raise UserError(self.env._('The CloudStamp signing key cannot be decrypted.')) from exc
 
     @api.model
     def _private_key_values(self, key_pem):
         key = master_key.derive_key(self.env, KEY_PURPOSE)
-        return {'private_key_ciphertext': master_key.encrypt(key, key_pem),
-                'private_key_key_id': master_key.key_id(key)}
+        return {
+            'private_key_ciphertext': master_key.encrypt(key, key_pem),
+            'private_key_key_id': master_key.key_id(key),
+        }
 
     def _trust_roots(self, company=None):
         """The company's root CA plus any roots its administrator added."""
         company = company or self.env.company
         self._current('root', company)
         records = self.sudo().search([('role', 'in', ('root', 'trusted')), ('company_id', '=', company.id)])
-        return [
-            cert
-            for record in records
-            for cert in load_pem_certificates(record.certificate_pem.encode())
-        ]
+        return [cert for record in records for cert in load_pem_certificates(record.certificate_pem.encode())]
 
     # ------------------------------------------------------------------
     # Provisioning
@@ -123,32 +123,44 @@ class CloudStampPkiCertificate(models.Model):
             return
         pki = generate_service_pki(company.name or 'CloudStamp')
         root = pki.root_cert_pem.decode()
-        self.sudo().create([
-            {'company_id': company.id, 'role': 'root', 'certificate_pem': root},
-            {'company_id': company.id, 'role': 'signer', 'certificate_pem': pki.signer_cert_pem.decode(),
-             'chain_pem': root, **self._private_key_values(pki.signer_key_pem)},
-            {'company_id': company.id, 'role': 'tsa', 'certificate_pem': pki.tsa_cert_pem.decode(),
-             'chain_pem': root, **self._private_key_values(pki.tsa_key_pem)},
-        ])
+        self.sudo().create(
+            [
+                {'company_id': company.id, 'role': 'root', 'certificate_pem': root},
+                {
+                    'company_id': company.id,
+                    'role': 'signer',
+                    'certificate_pem': pki.signer_cert_pem.decode(),
+                    'chain_pem': root,
+                    **self._private_key_values(pki.signer_key_pem),
+                },
+                {
+                    'company_id': company.id,
+                    'role': 'tsa',
+                    'certificate_pem': pki.tsa_cert_pem.decode(),
+                    'chain_pem': root,
+                    **self._private_key_values(pki.tsa_key_pem),
+                },
+            ]
+        )
 
     @api.model
     def _install_pkcs12(self, data, password, company):
         """Replace ``company``'s signing identity with an uploaded PKCS#12
         and trust the root of its chain."""
         try:
-            identity = SigningIdentity.from_pkcs12(
-                data, password.encode() if password else None
-            )
+            identity = SigningIdentity.from_pkcs12(data, password.encode() if password else None)
         except KeyMaterialError as exc:
-            raise UserError(_('The PKCS#12 file could not be used: %s', exc)) from exc
+            raise UserError(self.env._('The PKCS#12 file could not be used: %s', exc)) from exc
         self._current('signer', company).active = False
-        self.sudo().create({
-            'company_id': company.id,
-            'role': 'signer',
-            'certificate_pem': identity.certificate_pem().decode(),
-            'chain_pem': identity.chain_pem().decode(),
-            **self._private_key_values(identity.key_pem()),
-        })
+        self.sudo().create(
+            {
+                'company_id': company.id,
+                'role': 'signer',
+                'certificate_pem': identity.certificate_pem().decode(),
+                'chain_pem': identity.chain_pem().decode(),
+                **self._private_key_values(identity.key_pem()),
+            }
+        )
         # A public CA's PKCS#12 often carries intermediates only: nothing to trust then.
         self._add_trusted_roots(identity.chain_pem(), company, require_root=False)
 
@@ -159,16 +171,21 @@ class CloudStampPkiCertificate(models.Model):
         try:
             certs = load_pem_certificates(pem) if pem.strip() else []
         except KeyMaterialError as exc:
-            raise UserError(_('The trusted roots are not valid PEM certificates: %s', exc)) from exc
+            raise UserError(self.env._('The trusted roots are not valid PEM certificates: %s', exc)) from exc
         roots = [cert for cert in certs if is_self_signed(cert)]
         if not roots and require_root:
-            raise UserError(_('None of these certificates is a root (self-signed) certificate.'))
-        known = set(self.sudo().search([('role', 'in', ('root', 'trusted')), ('company_id', '=', company.id)])
-                    .mapped('sha256_fingerprint'))
+            raise UserError(self.env._('None of these certificates is a root (self-signed) certificate.'))
+        known = set(
+            self.sudo()
+            .search([('role', 'in', ('root', 'trusted')), ('company_id', '=', company.id)])
+            .mapped('sha256_fingerprint')
+        )
         for cert in roots:
             if hashlib.sha256(cert.dump()).hexdigest() not in known:
-                self.sudo().create({
-                    'company_id': company.id,
-                    'role': 'trusted',
-                    'certificate_pem': certificates_to_pem([cert]).decode(),
-                })
+                self.sudo().create(
+                    {
+                        'company_id': company.id,
+                        'role': 'trusted',
+                        'certificate_pem': certificates_to_pem([cert]).decode(),
+                    }
+                )

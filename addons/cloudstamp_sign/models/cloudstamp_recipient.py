@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.base.models.res_partner import _lang_get
@@ -20,23 +20,33 @@ class CloudStampRecipient(models.Model):
     _write_once_fields = ('envelope_id',)
 
     envelope_id = fields.Many2one(
-        'cloudstamp.envelope', required=True, index=True, ondelete='cascade', check_company=True)
+        'cloudstamp.envelope', required=True, index=True, ondelete='cascade', check_company=True
+    )
     company_id = fields.Many2one(related='envelope_id.company_id', store=True, index=True, string='Company')
     sequence = fields.Integer('Order', default=10)
     partner_id = fields.Many2one(
-        'res.partner', 'Contact', index='btree_not_null', check_company=True,
+        'res.partner',
+        'Contact',
+        index='btree_not_null',
+        check_company=True,
         help='Optional: fills in the name, address, company and language. What was sent stays as it was '
-             'sent, even if the contact changes later.')
+        'sent, even if the contact changes later.',
+    )
     name = fields.Char(required=True)
     email = fields.Char(required=True)
-    company_name = fields.Char('Company Name')
+    company_name = fields.Char()
     lang = fields.Selection(
-        _lang_get, string='Language', required=True, default=lambda self: self._default_lang(),
+        _lang_get,
+        string='Language',
+        required=True,
+        default=lambda self: self._default_lang(),
         help='The pages, mails and messages this recipient sees. Languages without a translation '
-             'show the English text.')
+        'show the English text.',
+    )
     may_forward = fields.Boolean(
-        'May Forward', default=True,
-        help=f'The recipient may hand their turn to the person with authority, up to {MAX_FORWARDS} times in a row.')
+        default=True,
+        help=f'The recipient may hand their turn to the person with authority, up to {MAX_FORWARDS} times in a row.',
+    )
     state = fields.Selection(
         [
             ('waiting', 'Waiting'),
@@ -47,7 +57,11 @@ class CloudStampRecipient(models.Model):
             ('revision', 'Revision Requested'),
             ('forwarded', 'Forwarded'),
         ],
-        default='waiting', required=True, readonly=True, copy=False)
+        default='waiting',
+        required=True,
+        readonly=True,
+        copy=False,
+    )
     forwarded_from_id = fields.Many2one('cloudstamp.recipient', readonly=True, copy=False)
     forward_depth = fields.Integer(readonly=True, copy=False)
     agreed_at = fields.Datetime(readonly=True, copy=False)
@@ -61,7 +75,13 @@ class CloudStampRecipient(models.Model):
 
     def _get_workflow_fields(self):
         return super()._get_workflow_fields() + (
-            'state', 'forwarded_from_id', 'forward_depth', 'agreed_at', 'forwarded_at', 'last_ip')
+            'state',
+            'forwarded_from_id',
+            'forward_depth',
+            'agreed_at',
+            'forwarded_at',
+            'last_ip',
+        )
 
     @api.onchange('partner_id')
     def _onchange_partner_id(self):
@@ -92,9 +112,12 @@ class CloudStampRecipient(models.Model):
     def _check_email(self):
         for recipient in self:
             if single_email(recipient.email) != recipient.email:
-                raise ValidationError(_(
-                    '"%s" is not one valid email address. Enter exactly one address per recipient.',
-                    recipient.email))
+                raise ValidationError(
+                    self.env._(
+                        '"%s" is not one valid email address. Enter exactly one address per recipient.',
+                        recipient.email,
+                    )
+                )
 
     def _evidence_envelopes(self):
         return self.envelope_id
@@ -104,8 +127,12 @@ class CloudStampRecipient(models.Model):
         self.ensure_one()
         recipient = self.sudo()
         return {
-            'name': recipient.name, 'email': recipient.email, 'company_name': recipient.company_name,
-            'sequence': recipient.sequence, 'lang': recipient.lang, 'may_forward': recipient.may_forward,
+            'name': recipient.name,
+            'email': recipient.email,
+            'company_name': recipient.company_name,
+            'sequence': recipient.sequence,
+            'lang': recipient.lang,
+            'may_forward': recipient.may_forward,
             'partner_id': recipient.partner_id.id,
         }
 
@@ -121,8 +148,12 @@ class CloudStampRecipient(models.Model):
     def _new_link(self):
         """A new personal link for the mail about to leave for this recipient
         (hook): the template's context values, and the mail's own values."""
-        raise UserError(_('Recipients cannot be reached: install "CloudStamp: Recipient Pages" '
-                          '(cloudstamp_portal), which serves the pages their links open.'))
+        raise UserError(
+            self.env._(
+                'Recipients cannot be reached: install "CloudStamp: Recipient Pages" '
+                '(cloudstamp_portal), which serves the pages their links open.'
+            )
+        )
 
     def _may_be_reminded(self):
         """Whether a reminder may mail this recipient a new link (hook)."""
@@ -134,12 +165,13 @@ class CloudStampRecipient(models.Model):
     def _is_current_turn(self):
         self.ensure_one()
         envelope = self.envelope_id
-        return envelope.state == 'sent' and envelope.current_recipient_id == self \
-            and self.state in ('notified', 'opened')
+        return (
+            envelope.state == 'sent' and envelope.current_recipient_id == self and self.state in ('notified', 'opened')
+        )
 
     def _check_turn(self):
         if not self._is_current_turn():
-            raise UserError(_('This document is not waiting for you any more.'))
+            raise UserError(self.env._('This document is not waiting for you any more.'))
 
     def _lock_row(self, nowait=False):
         """Serialise concurrent requests on one recipient. Under Odoo's
@@ -148,7 +180,9 @@ class CloudStampRecipient(models.Model):
         logged as a bad query."""
         self.env.cr.execute(
             f'SELECT id FROM cloudstamp_recipient WHERE id = %s FOR NO KEY UPDATE{" NOWAIT" if nowait else ""}',
-            [self.id], log_exceptions=False)
+            [self.id],
+            log_exceptions=False,
+        )
         self.invalidate_recordset()
 
     # ------------------------------------------------------------------
@@ -167,8 +201,9 @@ class CloudStampRecipient(models.Model):
         envelope.file_ids._sign_all(self.email, 'agree', actor_name=self.name)
         # The link stays alive (status page, then the final PDFs and the
         # certificate), but can no longer act: it is no longer this turn.
-        self.sudo().write({'state': 'agreed', 'agreed_at': fields.Datetime.now(),
-                           'last_ip': (request_info or {}).get('ip')})
+        self.sudo().write(
+            {'state': 'agreed', 'agreed_at': fields.Datetime.now(), 'last_ip': (request_info or {}).get('ip')}
+        )
         envelope._log_event('agreed', self.email, {}, request_info)
         envelope._advance()
 
@@ -190,33 +225,40 @@ class CloudStampRecipient(models.Model):
         self.ensure_one()
         self._lock_for_action()
         if not self.may_forward:
-            raise UserError(_('The sender did not allow forwarding this document.'))
+            raise UserError(self.env._('The sender did not allow forwarding this document.'))
         if self.forward_depth >= MAX_FORWARDS:
-            raise UserError(_('This document was already forwarded %s times; it cannot be forwarded again.',
-                              MAX_FORWARDS))
+            raise UserError(
+                self.env._('This document was already forwarded %s times; it cannot be forwarded again.', MAX_FORWARDS)
+            )
         name, address = (name or '').strip(), single_email(email or '')
         if not name or not address:
-            raise UserError(_('Please enter the name and one valid email address.'))
+            raise UserError(self.env._('Please enter the name and one valid email address.'))
         if address == self.email:
-            raise UserError(_('Please forward to someone else.'))
+            raise UserError(self.env._('Please forward to someone else.'))
         envelope = self.envelope_id
         envelope.file_ids._sign_all(self.email, 'forward', actor_name=self.name)
-        successor = self.sudo().create({
-            'envelope_id': envelope.id,
-            'sequence': self.sequence,
-            'name': name[:200],
-            'email': address,
-            'lang': self.lang,
-            'may_forward': self.may_forward,
-            'forwarded_from_id': self.id,
-            'forward_depth': self.forward_depth + 1,
-        })
-        self.sudo().write({'state': 'forwarded', 'forwarded_at': fields.Datetime.now(),
-                           'last_ip': (request_info or {}).get('ip')})
+        successor = self.sudo().create(
+            {
+                'envelope_id': envelope.id,
+                'sequence': self.sequence,
+                'name': name[:200],
+                'email': address,
+                'lang': self.lang,
+                'may_forward': self.may_forward,
+                'forwarded_from_id': self.id,
+                'forward_depth': self.forward_depth + 1,
+            }
+        )
+        self.sudo().write(
+            {'state': 'forwarded', 'forwarded_at': fields.Datetime.now(), 'last_ip': (request_info or {}).get('ip')}
+        )
         self._revoke_link()
-        envelope._log_event('forwarded', self.email,
-                            {'to_name': successor.name, 'to_email': successor.email, 'message': message or ''},
-                            request_info)
+        envelope._log_event(
+            'forwarded',
+            self.email,
+            {'to_name': successor.name, 'to_email': successor.email, 'message': message or ''},
+            request_info,
+        )
         envelope.sudo().current_recipient_id = successor
         successor._notify('cloudstamp_sign.mail_template_forwarded', message=message)
         return successor
@@ -232,8 +274,10 @@ class CloudStampRecipient(models.Model):
             self.sudo().state = 'notified'
         template = self.env.ref(template_xmlid).sudo()
         mail_id = template.with_context(personal_message=message, **link_values).send_mail(
-            self.id, email_layout_xmlid='mail.mail_notification_light', email_values=mail_values)
+            self.id, email_layout_xmlid='mail.mail_notification_light', email_values=mail_values
+        )
         # The next recipient should not wait for the mail queue's next run.
         self.env['mail.mail'].sudo().browse(mail_id).send_after_commit()
-        self.envelope_id._log_event('notified', 'cloudstamp', {
-            'recipient': self.email, 'mail': template_xmlid.rpartition('mail_template_')[2]})
+        self.envelope_id._log_event(
+            'notified', 'cloudstamp', {'recipient': self.email, 'mail': template_xmlid.rpartition('mail_template_')[2]}
+        )

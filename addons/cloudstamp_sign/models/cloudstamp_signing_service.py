@@ -1,7 +1,7 @@
 import logging
 import threading
 
-from odoo import _, api, models
+from odoo import api, models
 from odoo.exceptions import UserError
 
 from cloudstamp_engine import (
@@ -10,6 +10,7 @@ from cloudstamp_engine import (
     HttpTsaConfig,
     PreflightLimits,
     PreflightRefusal,
+    RefusalCode,
     SignatureAction,
     SignatureRequest,
     SigningError,
@@ -59,7 +60,44 @@ class CloudStampSigningService(models.AbstractModel):
         try:
             return preflight_send(files, self._preflight_limits())
         except PreflightRefusal as refusal:
-            raise UserError(refusal.message(self.env.lang or 'en_US')) from refusal
+            raise UserError(self._refusal_message(refusal.code, refusal.filename, refusal.limit_mb)) from refusal
+
+    @api.model
+    def _refusal_message(self, code, name='', limit_mb=''):
+        """Why a file was refused, in the user's language."""
+        return {
+            RefusalCode.NOT_PDF: self.env._(
+                '"%(name)s" is not a PDF file. Only PDF files can be sent.', name=name, limit_mb=limit_mb
+            ),
+            RefusalCode.EMPTY: self.env._('"%(name)s" is empty.', name=name, limit_mb=limit_mb),
+            RefusalCode.DAMAGED: self.env._(
+                '"%(name)s" is damaged or cannot be read as a PDF. Please save it again as PDF and retry.',
+                name=name,
+                limit_mb=limit_mb,
+            ),
+            RefusalCode.ENCRYPTED: self.env._(
+                '"%(name)s" is protected by a password. Please remove the password protection and retry.',
+                name=name,
+                limit_mb=limit_mb,
+            ),
+            RefusalCode.PERMISSIONS: self.env._(
+                'An error occurred while sending "%(name)s". '
+                'Please check that the PDF security settings do not forbid signing.',
+                name=name,
+                limit_mb=limit_mb,
+            ),
+            RefusalCode.CERTIFIED_NO_CHANGES: self.env._(
+                '"%(name)s" carries a certification signature that allows no further changes, so it cannot be signed.',
+                name=name,
+                limit_mb=limit_mb,
+            ),
+            RefusalCode.FILE_TOO_LARGE: self.env._(
+                '"%(name)s" is larger than %(limit_mb)s MB, the limit per file.', name=name, limit_mb=limit_mb
+            ),
+            RefusalCode.SEND_TOO_LARGE: self.env._(
+                'The files together are larger than %(limit_mb)s MB, the limit per send.', name=name, limit_mb=limit_mb
+            ),
+        }[code]
 
     # ------------------------------------------------------------------
     # Signing and verification
@@ -80,8 +118,11 @@ class CloudStampSigningService(models.AbstractModel):
             # The details (TSA addresses, parser messages) go to the log, not
             # to recipients and senders.
             _logger.warning('CloudStamp could not sign (%s for %s): %s', action, actor_email, exc)
-            raise UserError(_('The document could not be signed just now. Nothing was changed; '
-                              'please try again in a few minutes.')) from exc
+            raise UserError(
+                self.env._(
+                    'The document could not be signed just now. Nothing was changed; please try again in a few minutes.'
+                )
+            ) from exc
 
     @api.model
     def _timestamp_digest(self, digest, company):
@@ -90,8 +131,12 @@ class CloudStampSigningService(models.AbstractModel):
             return self._document_signer(company).timestamp_digest(digest)
         except SigningError as exc:
             _logger.warning('CloudStamp could not timestamp the audit trail: %s', exc)
-            raise UserError(_('The audit trail could not be timestamped just now. Nothing was '
-                              'changed; please try again in a few minutes.')) from exc
+            raise UserError(
+                self.env._(
+                    'The audit trail could not be timestamped just now. Nothing was '
+                    'changed; please try again in a few minutes.'
+                )
+            ) from exc
 
     @api.model
     def _verify_pdf(self, data, company=None):
@@ -126,8 +171,7 @@ class CloudStampSigningService(models.AbstractModel):
             if cached and cached[0] == version:
                 return cached[1]
         timestamper = (
-            http_timestamper(tsa_config) if tsa_config
-            else EmbeddedTimeStamper(certificates._identity('tsa', company))
+            http_timestamper(tsa_config) if tsa_config else EmbeddedTimeStamper(certificates._identity('tsa', company))
         )
         signer = DocumentSigner(certificates._identity('signer', company), timestamper)
         with _signer_cache_lock:

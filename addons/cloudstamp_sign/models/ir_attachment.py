@@ -1,4 +1,4 @@
-from odoo import _, api, models
+from odoo import api, models
 from odoo.exceptions import AccessError
 
 # Files that are evidence: the uploads, the signed PDFs and the certificate
@@ -32,12 +32,17 @@ class IrAttachment(models.Model):
     def _holds_cloudstamp_evidence(self, changes=None):
         """Whether any of these attachments is evidence, or would be after ``changes``."""
         changes = changes or {}
-        return any(self._is_cloudstamp_evidence({
-            'res_model': changes.get('res_model', attachment.res_model),
-            'res_field': changes.get('res_field', attachment.res_field),
-        }) for attachment in self.sudo())
+        return any(
+            self._is_cloudstamp_evidence(
+                {
+                    'res_model': changes.get('res_model', attachment.res_model),
+                    'res_field': changes.get('res_field', attachment.res_field),
+                }
+            )
+            for attachment in self.sudo()
+        )
 
     @api.model
     def _refuse_cloudstamp_evidence(self):
         # The ORM writes these files with sudo (Binary fields do); nobody else may.
-        raise AccessError(_('CloudStamp documents are evidence: only the CloudStamp workflow stores them.'))
+        raise AccessError(self.env._('CloudStamp documents are evidence: only the CloudStamp workflow stores them.'))

@@ -5,15 +5,25 @@ class ResCompany(models.Model):
     _inherit = 'res.company'
 
     cloudstamp_expiry_days = fields.Integer(
-        'CloudStamp Default Expiry (days)', default=10,
-        help='New documents expire this many days after they are prepared, unless the sender changes it.')
+        'CloudStamp Default Expiry (days)',
+        default=10,
+        help='New documents expire this many days after they are prepared, unless the sender changes it.',
+    )
     cloudstamp_remind_after_days = fields.Integer(
-        'CloudStamp Remind After (days)', default=3,
-        help='The reminder job mails a new link to a recipient who has not acted for this long.')
+        'CloudStamp Remind After (days)',
+        default=3,
+        help='The reminder job mails a new link to a recipient who has not acted for this long.',
+    )
 
     _sql_constraints = [
-        ('cloudstamp_expiry_days_positive', 'CHECK(cloudstamp_expiry_days > 0)',
-         'The default expiry must be at least one day.'),
-        ('cloudstamp_remind_after_days_positive', 'CHECK(cloudstamp_remind_after_days > 0)',
-         'Reminders need a delay of at least one day.'),
+        (
+            'cloudstamp_expiry_days_positive',
+            'CHECK(cloudstamp_expiry_days > 0)',
+            'The default expiry must be at least one day.',
+        ),
+        (
+            'cloudstamp_remind_after_days_positive',
+            'CHECK(cloudstamp_remind_after_days > 0)',
+            'Reminders need a delay of at least one day.',
+        ),
     ]

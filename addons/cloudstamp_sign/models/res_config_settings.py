@@ -9,37 +9,38 @@ class ResConfigSettings(models.TransientModel):
     _inherit = 'res.config.settings'
 
     cloudstamp_max_file_mb = fields.Float(
-        'Maximum size per file (MB)', default=4,
-        config_parameter='cloudstamp.max_file_mb')
+        'Maximum size per file (MB)', default=4, config_parameter='cloudstamp.max_file_mb'
+    )
     cloudstamp_max_send_mb = fields.Float(
-        'Maximum size per send (MB)', default=8,
-        config_parameter='cloudstamp.max_send_mb')
+        'Maximum size per send (MB)', default=8, config_parameter='cloudstamp.max_send_mb'
+    )
     # Business defaults belong to each company; technical limits to the database.
     cloudstamp_expiry_days = fields.Integer(
-        'Default expiry (days)', related='company_id.cloudstamp_expiry_days', readonly=False)
+        'Default expiry (days)', related='company_id.cloudstamp_expiry_days', readonly=False
+    )
     cloudstamp_remind_after_days = fields.Integer(
-        'Remind after (days)', related='company_id.cloudstamp_remind_after_days', readonly=False)
+        'Remind after (days)', related='company_id.cloudstamp_remind_after_days', readonly=False
+    )
     cloudstamp_tsa_url = fields.Char(
-        'Time Stamping Authority URL', config_parameter='cloudstamp.tsa_url',
-        help='An RFC 3161 TSA. Leave empty to use the built-in TSA.')
-    cloudstamp_tsa_username = fields.Char(
-        'TSA Username', config_parameter='cloudstamp.tsa_username')
-    cloudstamp_tsa_password = fields.Char(
-        'TSA Password', config_parameter='cloudstamp.tsa_password')
+        'Time Stamping Authority URL',
+        config_parameter='cloudstamp.tsa_url',
+        help='An RFC 3161 TSA. Leave empty to use the built-in TSA.',
+    )
+    cloudstamp_tsa_username = fields.Char('TSA Username', config_parameter='cloudstamp.tsa_username')
+    cloudstamp_tsa_password = fields.Char('TSA Password', config_parameter='cloudstamp.tsa_password')
     cloudstamp_pkcs12_file = fields.Binary(
-        'Signing Certificate (PKCS#12)', attachment=False,
-        help='A .p12/.pfx file with the private key and its certificate chain.')
+        'Signing Certificate (PKCS#12)',
+        attachment=False,
+        help='A .p12/.pfx file with the private key and its certificate chain.',
+    )
     cloudstamp_pkcs12_password = fields.Char('PKCS#12 Password')
-    cloudstamp_trusted_roots_file = fields.Binary(
-        'Additional Trusted Roots (PEM)', attachment=False)
-    cloudstamp_signer_subject = fields.Char(
-        'Signing Certificate', compute='_compute_cloudstamp_certificates')
-    cloudstamp_signer_not_after = fields.Datetime(
-        'Valid Until', compute='_compute_cloudstamp_certificates')
-    cloudstamp_root_fingerprint = fields.Char(
-        'Root CA SHA-256', compute='_compute_cloudstamp_certificates')
+    cloudstamp_trusted_roots_file = fields.Binary('Additional Trusted Roots (PEM)', attachment=False)
+    cloudstamp_signer_subject = fields.Char('Signing Certificate', compute='_compute_cloudstamp_certificates')
+    cloudstamp_signer_not_after = fields.Datetime('Valid Until', compute='_compute_cloudstamp_certificates')
+    cloudstamp_root_fingerprint = fields.Char('Root CA SHA-256', compute='_compute_cloudstamp_certificates')
     cloudstamp_master_key_configured = fields.Boolean(
-        'CloudStamp Master Key Configured', compute='_compute_cloudstamp_master_key_configured')
+        'CloudStamp Master Key Configured', compute='_compute_cloudstamp_master_key_configured'
+    )
 
     def _compute_cloudstamp_certificates(self):
         certificates = self.env['cloudstamp.pki.certificate']
@@ -53,7 +54,7 @@ class ResConfigSettings(models.TransientModel):
         self.cloudstamp_master_key_configured = bool(master_key.configured_master_key())
 
     def set_values(self):
-        super().set_values()
+        result = super().set_values()
         certificates = self.env['cloudstamp.pki.certificate']
         for settings in self:
             if settings.cloudstamp_pkcs12_file:
@@ -64,11 +65,18 @@ class ResConfigSettings(models.TransientModel):
                 )
             if settings.cloudstamp_trusted_roots_file:
                 certificates._add_trusted_roots(
-                    base64.b64decode(settings.cloudstamp_trusted_roots_file), settings.company_id)
+                    base64.b64decode(settings.cloudstamp_trusted_roots_file), settings.company_id
+                )
         # The uploaded key and its password must not stay in this (transient,
         # but stored) table until the next vacuum.
-        self.sudo().write({'cloudstamp_pkcs12_file': False, 'cloudstamp_pkcs12_password': False,
-                           'cloudstamp_trusted_roots_file': False})
+        self.sudo().write(
+            {
+                'cloudstamp_pkcs12_file': False,
+                'cloudstamp_pkcs12_password': False,
+                'cloudstamp_trusted_roots_file': False,
+            }
+        )
+        return result
 
     def action_cloudstamp_download_root_ca(self):
         return {

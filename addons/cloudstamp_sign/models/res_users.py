@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 
 from ..tools.emails import single_email
@@ -10,9 +10,11 @@ class ResUsers(models.Model):
     # Users may edit their own name and email (SELF_WRITEABLE_FIELDS), so
     # neither can say who signed. This address is set by administrators only.
     cloudstamp_sender_email = fields.Char(
-        'CloudStamp Sender Email', groups='base.group_system',
+        'CloudStamp Sender Email',
+        groups='base.group_system',
         help='The address recorded in the signatures of the documents this user sends. '
-             'Only administrators set it. Empty: the login, when it is an email address.')
+        'Only administrators set it. Empty: the login, when it is an email address.',
+    )
 
     def _cloudstamp_sender_address(self):
         """The address a send or reminder by this user is signed with: one an
@@ -24,7 +26,10 @@ class ResUsers(models.Model):
             # Administrators may set any user's address, their own included.
             address = single_email(user.email or '')
         if not address:
-            raise UserError(_(
-                'Your CloudStamp sender email is not set. Ask an administrator to set it on your user '
-                '(Settings > Users > CloudStamp Sender Email).'))
+            raise UserError(
+                self.env._(
+                    'Your CloudStamp sender email is not set. Ask an administrator to set it on your user '
+                    '(Settings > Users > CloudStamp Sender Email).'
+                )
+            )
         return address

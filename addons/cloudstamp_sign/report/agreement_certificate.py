@@ -98,58 +98,96 @@ def render(data: CertificateData, font_path: Path | None = DEFAULT_FONT) -> byte
 
     def table(rows: list[list[str]], widths: list[float]) -> Table:
         grid = Table([[para(cell) for cell in row] for row in rows], colWidths=widths, repeatRows=1)
-        grid.setStyle(TableStyle([
-            ('GRID', (0, 0), (-1, -1), 0.4, colors.grey),
-            ('BACKGROUND', (0, 0), (-1, 0), colors.HexColor('#e8eef6')),
-            ('VALIGN', (0, 0), (-1, -1), 'TOP'),
-        ]))
+        grid.setStyle(
+            TableStyle(
+                [
+                    ('GRID', (0, 0), (-1, -1), 0.4, colors.grey),
+                    ('BACKGROUND', (0, 0), (-1, 0), colors.HexColor('#e8eef6')),
+                    ('VALIGN', (0, 0), (-1, -1), 'TOP'),
+                ]
+            )
+        )
         return grid
 
     parties = []
     for party in data.parties:
-        outcome = (f'転送 / forwarded: {when(party.forwarded)}' if party.forwarded
-                   else f'合意 / agreed: {when(party.agreed)}')
-        parties.append([f'{party.name}\n{party.company}', party.email,
-                        f'{when(party.opened)}\n{when(party.terms_accepted)}', outcome,
-                        ', '.join(party.ip_addresses)])
+        outcome = (
+            f'転送 / forwarded: {when(party.forwarded)}' if party.forwarded else f'合意 / agreed: {when(party.agreed)}'
+        )
+        parties.append(
+            [
+                f'{party.name}\n{party.company}',
+                party.email,
+                f'{when(party.opened)}\n{when(party.terms_accepted)}',
+                outcome,
+                ', '.join(party.ip_addresses),
+            ]
+        )
     story = [
         para('合意締結証明書 / Certificate of Agreement', title_style),
-        para('本証明書は、以下の書類について、記載の当事者が記載の日時に合意したことを証明します。'
-             ' This certificate states who agreed to which documents, and when.'),
+        para(
+            '本証明書は、以下の書類について、記載の当事者が記載の日時に合意したことを証明します。'
+            ' This certificate states who agreed to which documents, and when.'
+        ),
         Spacer(1, 4 * mm),
-        table([
-            ['項目 / Item', '内容 / Value'],
-            ['書類ID / Document ID', data.document_ref],
-            ['件名 / Title', data.title],
-            ['送信者 / Sender', data.sender],
-            ['送信日時 / Sent', when(data.sent)],
-            ['締結日時 / Completed', when(data.completed)],
-        ], [45 * mm, 125 * mm]),
+        table(
+            [
+                ['項目 / Item', '内容 / Value'],
+                ['書類ID / Document ID', data.document_ref],
+                ['件名 / Title', data.title],
+                ['送信者 / Sender', data.sender],
+                ['送信日時 / Sent', when(data.sent)],
+                ['締結日時 / Completed', when(data.completed)],
+            ],
+            [45 * mm, 125 * mm],
+        ),
         para('ファイル / Files (SHA-256 of the final signed file)', head_style),
-        table([['ファイル / File', 'ページ / Pages', 'SHA-256']]
-              + [[file.name, str(file.pages), file.sha256] for file in data.files],
-              [55 * mm, 20 * mm, 95 * mm]),
+        table(
+            [['ファイル / File', 'ページ / Pages', 'SHA-256']]
+            + [[file.name, str(file.pages), file.sha256] for file in data.files],
+            [55 * mm, 20 * mm, 95 * mm],
+        ),
         para('当事者 / Parties', head_style),
-        table([['氏名・会社 / Name, company', 'メール / Email',
-                '開封・規約同意 / Opened, terms', '転送・合意 / Forwarded, agreed', 'IP']] + parties,
-              [36 * mm, 38 * mm, 36 * mm, 36 * mm, 24 * mm]),
+        table(
+            [
+                [
+                    '氏名・会社 / Name, company',
+                    'メール / Email',
+                    '開封・規約同意 / Opened, terms',
+                    '転送・合意 / Forwarded, agreed',
+                    'IP',
+                ]
+            ]
+            + parties,
+            [36 * mm, 38 * mm, 36 * mm, 36 * mm, 24 * mm],
+        ),
         para('監査証跡 / Audit trail', head_style),
-        table([
-            ['項目 / Item', '内容 / Value'],
-            ['イベント数 / Events', str(data.event_count)],
-            ['先頭ハッシュ / Head hash (SHA-256)', data.head_hash or '—'],
-            ['タイムスタンプ / Timestamped', f'{when(data.anchor_time)}\n{data.anchor_tsa}'],
-        ], [45 * mm, 125 * mm]),
-        para('先頭ハッシュは監査証跡の最後のイベントのハッシュで、その時刻は時刻認証局(TSA)のタイムスタンプで'
-             '証明されています。 The head hash is the hash of the last audit event; a time stamping '
-             'authority (TSA) certifies when it existed.'),
+        table(
+            [
+                ['項目 / Item', '内容 / Value'],
+                ['イベント数 / Events', str(data.event_count)],
+                ['先頭ハッシュ / Head hash (SHA-256)', data.head_hash or '—'],
+                ['タイムスタンプ / Timestamped', f'{when(data.anchor_time)}\n{data.anchor_tsa}'],
+            ],
+            [45 * mm, 125 * mm],
+        ),
+        para(
+            '先頭ハッシュは監査証跡の最後のイベントのハッシュで、その時刻は時刻認証局(TSA)のタイムスタンプで'
+            '証明されています。 The head hash is the hash of the last audit event; a time stamping '
+            'authority (TSA) certifies when it existed.'
+        ),
         Spacer(1, 3 * mm),
         para(f'発行 / Issued: {when(data.issued)}  — CloudStamp'),
     ]
     buffer = io.BytesIO()
     SimpleDocTemplate(
-        buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm,
-        topMargin=18 * mm, bottomMargin=18 * mm,
-        title=f'合意締結証明書 {data.document_ref}', author='CloudStamp',
+        buffer,
+        pagesize=A4,
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+        title=f'合意締結証明書 {data.document_ref}',
+        author='CloudStamp',
     ).build(story)
     return buffer.getvalue()

@@ -8,13 +8,14 @@ RECIPIENT = {'name': '佐藤 一郎', 'email': 'sato@partner.example'}
 
 
 def make_envelope(env, recipients=(RECIPIENT,), **values):
-    return env['cloudstamp.envelope'].create({
-        'name': values.pop('name', '秘密保持契約書'),
-        'file_ids': [(0, 0, {'name': 'nda.pdf',
-                                 'original_file': base64.b64encode(contract_pdf())})],
-        'recipient_ids': [(0, 0, dict(r)) for r in recipients],
-        **values,
-    })
+    return env['cloudstamp.envelope'].create(
+        {
+            'name': values.pop('name', '秘密保持契約書'),
+            'file_ids': [(0, 0, {'name': 'nda.pdf', 'original_file': base64.b64encode(contract_pdf())})],
+            'recipient_ids': [(0, 0, dict(r)) for r in recipients],
+            **values,
+        }
+    )
 
 
 def ready_to_agree(envelope):
@@ -48,8 +49,7 @@ class CloudStampCase(TransactionCase):
 
     def sign_round(self, data=None):
         data = data or self.pdf
-        for email, action in (('sales@cloudstamp.example', 'send'),
-                              ('buyer@partner.example', 'agree')):
+        for email, action in (('sales@cloudstamp.example', 'send'), ('buyer@partner.example', 'agree')):
             data = self.service._sign_pdf(data, self.env.company, email, action, actor_name='担当者')
         return data
 

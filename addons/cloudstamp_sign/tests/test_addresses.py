@@ -20,10 +20,10 @@ BAD_ADDRESSES = (
 
 @tagged('post_install', '-at_install')
 class TestAddresses(CloudStampCase):
-
     def test_recipients_take_exactly_one_normalised_address(self):
-        envelope = make_envelope(self.env, recipients=(
-            {'name': '山田', 'email': '  Yamada Taro <Yamada@Client.Example> '},))
+        envelope = make_envelope(
+            self.env, recipients=({'name': '山田', 'email': '  Yamada Taro <Yamada@Client.Example> '},)
+        )
         self.assertEqual(envelope.recipient_ids.email, 'yamada@client.example')
         for bad in BAD_ADDRESSES:
             with self.subTest(bad=bad), self.assertRaises(ValidationError), self.env.cr.savepoint():
@@ -77,7 +77,6 @@ class TestAddresses(CloudStampCase):
 
 @tagged('post_install', '-at_install')
 class TestEnvelopeLanguage(CloudStampCase):
-
     def test_an_envelope_created_over_rpc_speaks_its_senders_language(self):
         """XML-RPC calls carry no context: the sender's own language applies."""
         sender = new_sender(self.env, 'tanaka@cloudstamp.example', lang='ja_JP')

@@ -1,4 +1,7 @@
 import base64
+
+# Real concurrent transactions on their own connections, as workers run them, must commit.
+# pylint: disable=invalid-commit
 import threading
 from contextlib import closing
 from datetime import timedelta
@@ -14,12 +17,12 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
+
 from .common import RECIPIENT, CloudStampCase, finalize, make_envelope, ready_to_agree
 
 
 @tagged('post_install', '-at_install')
 class TestEnvelopeEvidence(CloudStampCase):
-
     def test_events_are_append_only_even_for_administrators(self):
         envelope = make_envelope(self.env)
         envelope.action_send()
@@ -49,7 +52,7 @@ class TestEnvelopeEvidence(CloudStampCase):
         self.assertEqual(envelope._verify_trail(), '')
         events = envelope.event_ids.sorted('sequence')
         self.assertEqual(events[0].previous_hash, '0' * 64)
-        for earlier, later in zip(events, events[1:]):
+        for earlier, later in zip(events, events[1:], strict=False):
             self.assertEqual(later.previous_hash, earlier.event_hash)
 
         # a row changed behind the ORM's back (trigger lifted, as an attacker with
@@ -57,8 +60,7 @@ class TestEnvelopeEvidence(CloudStampCase):
         self.env.flush_all()
         self.env.cr.execute('SAVEPOINT tamper')
         self.env.cr.execute('ALTER TABLE cloudstamp_event DISABLE TRIGGER cloudstamp_event_append_only')
-        self.env.cr.execute("UPDATE cloudstamp_event SET ip_address = '203.0.113.9' WHERE id = %s",
-                            [events[2].id])
+        self.env.cr.execute("UPDATE cloudstamp_event SET ip_address = '203.0.113.9' WHERE id = %s", [events[2].id])
         self.env.cr.execute('ALTER TABLE cloudstamp_event ENABLE TRIGGER cloudstamp_event_append_only')
         self.env['cloudstamp.event'].invalidate_model()
         self.assertIn(f'event {events[2].sequence}', envelope._verify_trail())
@@ -104,9 +106,11 @@ class TestEnvelopeEvidence(CloudStampCase):
     def test_the_same_turn_cannot_be_completed_twice(self):
         recipient = ready_to_agree(make_envelope(self.env))
         recipient._action_agree()
-        for action in (recipient._action_agree,
-                       lambda: recipient._action_decline('late'),
-                       lambda: recipient._action_forward('X', 'x@example.jp')):
+        for action in (
+            recipient._action_agree,
+            lambda: recipient._action_decline('late'),
+            lambda: recipient._action_forward('X', 'x@example.jp'),
+        ):
             with self.assertRaises(UserError):
                 action()
         report = self.service._verify_pdf(base64.b64decode(recipient.envelope_id.file_ids.signed_file))
@@ -164,7 +168,6 @@ class TestConcurrentAgreement(CloudStampCase):
 
 @tagged('post_install', '-at_install')
 class TestCrons(CloudStampCase):
-
     def test_reminder_cron_follows_the_company_delay_and_replaces_the_link(self):
         self.env.company.cloudstamp_remind_after_days = 3
         envelope = make_envelope(self.env)
@@ -183,8 +186,9 @@ class TestCrons(CloudStampCase):
     def test_business_defaults_are_per_company_and_checked(self):
         self.env.company.cloudstamp_expiry_days = 30
         envelope = make_envelope(self.env)
-        self.assertAlmostEqual(envelope.expiry_date, fields.Datetime.now() + timedelta(days=30),
-                               delta=timedelta(minutes=1))
+        self.assertAlmostEqual(
+            envelope.expiry_date, fields.Datetime.now() + timedelta(days=30), delta=timedelta(minutes=1)
+        )
         with self.assertRaises(psycopg2.errors.CheckViolation), mute_logger('odoo.sql_db'):
             with self.env.cr.savepoint():
                 self.env.company.cloudstamp_remind_after_days = -1
@@ -196,8 +200,10 @@ class TestCrons(CloudStampCase):
         envelope = recipient.envelope_id
         params = self.env['ir.config_parameter'].sudo()
         params.set_param('cloudstamp.tsa_url', 'http://127.0.0.1:9/tsa')
-        with mute_logger('odoo.addons.cloudstamp_sign.models.cloudstamp_envelope',
-                         'odoo.addons.cloudstamp_sign.models.cloudstamp_signing_service'):
+        with mute_logger(
+            'odoo.addons.cloudstamp_sign.models.cloudstamp_envelope',
+            'odoo.addons.cloudstamp_sign.models.cloudstamp_signing_service',
+        ):
             finalize(self.env)
         self.assertEqual(envelope.state, 'finalizing')
         self.assertFalse(envelope.agreement_certificate_file)
@@ -218,8 +224,10 @@ class TestCrons(CloudStampCase):
                 raise RuntimeError('mail server exploded')
             return original(envelope, *args, **kwargs)
 
-        with patch.object(Envelope, '_end_round', end_round), mute_logger(
-                'odoo.addons.cloudstamp_sign.models.cloudstamp_envelope'):
+        with (
+            patch.object(Envelope, '_end_round', end_round),
+            mute_logger('odoo.addons.cloudstamp_sign.models.cloudstamp_envelope'),
+        ):
             with freeze_time(max((broken | fine).mapped('expiry_date')) + timedelta(hours=1)):
                 self.env['cloudstamp.envelope']._cron_expire()
         self.assertEqual((broken.state, fine.state), ('sent', 'expired'))
@@ -237,23 +245,27 @@ class TestCrons(CloudStampCase):
 
 @tagged('post_install', '-at_install')
 class TestUploads(CloudStampCase):
-
     def test_a_refused_upload_stores_nothing_and_speaks_the_users_language(self):
         envelope = self.env['cloudstamp.envelope'].create({'name': '見積書'})
         documents, attachments = self.env['cloudstamp.envelope.file'], self.env['ir.attachment'].sudo()
-        before = (documents.search_count([]), attachments.search_count([('res_model', '=', 'cloudstamp.envelope.file')]))
-        for data, words in ((b'PK\x03\x04 a zip file', 'PDFファイルではありません'),
-                            (contract_pdf()[:300], '破損')):
+        before = (
+            documents.search_count([]),
+            attachments.search_count([('res_model', '=', 'cloudstamp.envelope.file')]),
+        )
+        for data, words in ((b'PK\x03\x04 a zip file', 'PDFファイルではありません'), (contract_pdf()[:300], '破損')):
             with self.assertRaisesRegex(UserError, words), self.env.cr.savepoint():
-                documents.with_context(lang='ja_JP').create({
-                    'envelope_id': envelope.id, 'name': 'upload.pdf',
-                    'original_file': base64.b64encode(data)})
-        self.assertEqual(before, (documents.search_count([]),
-                                  attachments.search_count([('res_model', '=', 'cloudstamp.envelope.file')])))
+                documents.with_context(lang='ja_JP').create(
+                    {'envelope_id': envelope.id, 'name': 'upload.pdf', 'original_file': base64.b64encode(data)}
+                )
+        self.assertEqual(
+            before,
+            (documents.search_count([]), attachments.search_count([('res_model', '=', 'cloudstamp.envelope.file')])),
+        )
 
     def test_a_send_over_the_total_limit_is_refused(self):
         self.env['ir.config_parameter'].sudo().set_param('cloudstamp.max_send_mb', 0.02)
         half = base64.b64encode(contract_pdf(padding_bytes=12 * 1024))  # each alone is fine
         with self.assertRaisesRegex(UserError, 'limit per send'):
-            self.env['cloudstamp.envelope'].create({'name': 'x', 'file_ids': [
-                (0, 0, {'name': f'{i}.pdf', 'original_file': half}) for i in range(2)]})
+            self.env['cloudstamp.envelope'].create(
+                {'name': 'x', 'file_ids': [(0, 0, {'name': f'{i}.pdf', 'original_file': half}) for i in range(2)]}
+            )

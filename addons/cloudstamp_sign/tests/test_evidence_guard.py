@@ -10,6 +10,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
+
 from .common import CloudStampCase, make_envelope, new_sender, ready_to_agree
 
 REFUSED = AccessError
@@ -17,14 +18,12 @@ REFUSED = AccessError
 
 @tagged('post_install', '-at_install')
 class TestEvidenceGuard(CloudStampCase):
-
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.u1 = new_sender(cls.env, 'u1@cloudstamp.example')
         cls.u2 = new_sender(cls.env, 'u2@cloudstamp.example')
-        cls.manager = new_sender(cls.env, 'boss@cloudstamp.example',
-                                 groups='cloudstamp_sign.group_cloudstamp_manager')
+        cls.manager = new_sender(cls.env, 'boss@cloudstamp.example', groups='cloudstamp_sign.group_cloudstamp_manager')
         cls.admin = cls.env.ref('base.user_admin')
         cls.admin.email = 'admin@cloudstamp.example'
 
@@ -50,8 +49,13 @@ class TestEvidenceGuard(CloudStampCase):
         """Finding 3: states, times, hashes, files and tokens of a sent envelope."""
         envelope = self.sent_envelope(self.u1)
         recipient, document = envelope.recipient_ids, envelope.file_ids
-        before = (envelope.state, document.current_sha256, recipient.state, len(envelope.sudo().event_ids),
-                  self.signatures(envelope))
+        before = (
+            envelope.state,
+            document.current_sha256,
+            recipient.state,
+            len(envelope.sudo().event_ids),
+            self.signatures(envelope),
+        )
         writes = [
             (envelope, {'state': 'completed'}),
             (envelope, {'current_recipient_id': False}),
@@ -70,22 +74,38 @@ class TestEvidenceGuard(CloudStampCase):
         ]
         for user in (self.u1, self.manager, self.admin):
             for record, vals in writes:
-                with self.subTest(user=user.login, model=record._name, vals=list(vals)), \
-                        self.assertRaises(REFUSED), self.env.cr.savepoint():
+                with (
+                    self.subTest(user=user.login, model=record._name, vals=list(vals)),
+                    self.assertRaises(REFUSED),
+                    self.env.cr.savepoint(),
+                ):
                     record.with_user(user).write(vals)
             for record in (document, recipient):
                 with self.assertRaises(REFUSED), self.env.cr.savepoint():
                     record.with_user(user).unlink()
             with self.assertRaises(REFUSED), self.env.cr.savepoint():
-                self.env['cloudstamp.envelope.file'].with_user(user).create({
-                    'envelope_id': envelope.id, 'name': 'late.pdf',
-                    'original_file': base64.b64encode(contract_pdf('後から'))})
+                self.env['cloudstamp.envelope.file'].with_user(user).create(
+                    {
+                        'envelope_id': envelope.id,
+                        'name': 'late.pdf',
+                        'original_file': base64.b64encode(contract_pdf('後から')),
+                    }
+                )
             with self.assertRaises(REFUSED), self.env.cr.savepoint():
-                self.env['cloudstamp.recipient'].with_user(user).create({
-                    'envelope_id': envelope.id, 'name': 'Eve', 'email': 'eve@evil.example'})
+                self.env['cloudstamp.recipient'].with_user(user).create(
+                    {'envelope_id': envelope.id, 'name': 'Eve', 'email': 'eve@evil.example'}
+                )
         envelope.invalidate_recordset()
-        self.assertEqual(before, (envelope.state, document.current_sha256, recipient.state,
-                                  len(envelope.sudo().event_ids), self.signatures(envelope)))
+        self.assertEqual(
+            before,
+            (
+                envelope.state,
+                document.current_sha256,
+                recipient.state,
+                len(envelope.sudo().event_ids),
+                self.signatures(envelope),
+            ),
+        )
         self.assertEqual(envelope.sudo()._verify_trail(), '')
 
     def test_a_sent_envelope_cannot_be_deleted(self):
@@ -97,15 +117,19 @@ class TestEvidenceGuard(CloudStampCase):
 
     def test_workflow_fields_are_refused_even_in_a_draft(self):
         draft = make_envelope(self.env(user=self.u1))
-        for record, vals in ((draft, {'state': 'completed'}), (draft, {'sent_date': fields.Datetime.now()}),
-                             (draft.recipient_ids, {'terms_accepted_at': fields.Datetime.now()}),
-                             (draft.recipient_ids, {'has_access_code': True}),
-                             (draft.file_ids, {'current_sha256': '0' * 64})):
+        for record, vals in (
+            (draft, {'state': 'completed'}),
+            (draft, {'sent_date': fields.Datetime.now()}),
+            (draft.recipient_ids, {'terms_accepted_at': fields.Datetime.now()}),
+            (draft.recipient_ids, {'has_access_code': True}),
+            (draft.file_ids, {'current_sha256': '0' * 64}),
+        ):
             with self.assertRaises(AccessError), self.env.cr.savepoint():
                 record.with_user(self.u1).write(vals)
         with self.assertRaises(AccessError), self.env.cr.savepoint():
-            self.env['cloudstamp.recipient'].with_user(self.u1).create({
-                'envelope_id': draft.id, 'name': 'X', 'email': 'x@partner.example', 'state': 'agreed'})
+            self.env['cloudstamp.recipient'].with_user(self.u1).create(
+                {'envelope_id': draft.id, 'name': 'X', 'email': 'x@partner.example', 'state': 'agreed'}
+            )
 
     def test_a_draft_is_edited_freely_through_the_form(self):
         form = Form(self.env['cloudstamp.envelope'].with_user(self.u1))
@@ -121,8 +145,12 @@ class TestEvidenceGuard(CloudStampCase):
         self.assertEqual(envelope.user_id, self.u1)
         self.assertEqual(envelope.recipient_ids.email, 'yamada@client.example')
         self.assertTrue(envelope.recipient_ids.has_access_code)
-        envelope.with_user(self.u1).write({'name': '業務委託契約書(改)', 'recipient_ids': [
-            Command.create({'name': 'Ken', 'email': 'ken@partner.example'})]})
+        envelope.with_user(self.u1).write(
+            {
+                'name': '業務委託契約書(改)',
+                'recipient_ids': [Command.create({'name': 'Ken', 'email': 'ken@partner.example'})],
+            }
+        )
         envelope.recipient_ids[1].with_user(self.u1).unlink()
         envelope.with_user(self.u1).action_send()
         self.assertEqual(envelope.state, 'sent')
@@ -130,24 +158,40 @@ class TestEvidenceGuard(CloudStampCase):
     def test_evidence_files_cannot_be_reached_through_attachments(self):
         envelope = self.sent_envelope(self.u1)
         document = envelope.file_ids
-        signed = self.env['ir.attachment'].sudo().search([
-            ('res_model', '=', 'cloudstamp.envelope.file'), ('res_id', '=', document.id),
-            ('res_field', '=', 'signed_file')])
+        signed = (
+            self.env['ir.attachment']
+            .sudo()
+            .search(
+                [
+                    ('res_model', '=', 'cloudstamp.envelope.file'),
+                    ('res_id', '=', document.id),
+                    ('res_field', '=', 'signed_file'),
+                ]
+            )
+        )
         self.assertTrue(signed)
         fake = base64.b64encode(contract_pdf('偽物'))
         for user in (self.u1, self.admin):
             Attachment = self.env['ir.attachment'].with_user(user)
             for action in (
-                lambda: signed.with_user(user).write({'datas': fake}),
-                lambda: signed.with_user(user).unlink(),
+                lambda user=user: signed.with_user(user).write({'datas': fake}),
+                lambda user=user: signed.with_user(user).unlink(),
                 # a second attachment for the same field would shadow the real one
-                lambda: Attachment.create({'name': 'x.pdf', 'datas': fake, 'res_model': 'cloudstamp.envelope.file',
-                                           'res_id': document.id, 'res_field': 'signed_file'}),
+                lambda Attachment=Attachment: Attachment.create(
+                    {
+                        'name': 'x.pdf',
+                        'datas': fake,
+                        'res_model': 'cloudstamp.envelope.file',
+                        'res_id': document.id,
+                        'res_field': 'signed_file',
+                    }
+                ),
             ):
                 with self.assertRaises(AccessError), self.env.cr.savepoint():
                     action()
-            chatter_file = Attachment.create({'name': 'note.pdf', 'datas': fake,
-                                              'res_model': 'cloudstamp.envelope', 'res_id': envelope.id})
+            chatter_file = Attachment.create(
+                {'name': 'note.pdf', 'datas': fake, 'res_model': 'cloudstamp.envelope', 'res_id': envelope.id}
+            )
             with self.assertRaises(AccessError), self.env.cr.savepoint():
                 chatter_file.write({'res_field': 'agreement_certificate_file'})
         self.assertEqual(self.signatures(envelope), [('send', 'u1@cloudstamp.example')])
@@ -156,8 +200,7 @@ class TestEvidenceGuard(CloudStampCase):
     def test_a_sender_sends_in_their_own_name_with_a_vouched_address(self):
         """Finding 17: users may change their own name and email, so neither
         can say who sent; non-administrators cannot send for someone else."""
-        draft = self.env['cloudstamp.envelope'].with_user(self.u1).create({
-            'name': 'x', 'user_id': self.u2.id})
+        draft = self.env['cloudstamp.envelope'].with_user(self.u1).create({'name': 'x', 'user_id': self.u2.id})
         self.assertEqual(draft.user_id, self.u1)
         self.u1.with_user(self.u1).write({'email': 'ceo@cloudstamp.example', 'name': '代表取締役'})
         envelope = self.sent_envelope(self.u1)
@@ -173,8 +216,7 @@ class TestEvidenceGuard(CloudStampCase):
         with self.assertRaisesRegex(UserError, 'sender email'):
             make_envelope(self.env(user=nameless)).action_send()
         # a CloudStamp administrator may prepare a document for a sender
-        prepared = self.env['cloudstamp.envelope'].with_user(self.manager).create({
-            'name': 'y', 'user_id': self.u2.id})
+        prepared = self.env['cloudstamp.envelope'].with_user(self.manager).create({'name': 'y', 'user_id': self.u2.id})
         self.assertEqual(prepared.user_id, self.u2)
 
     def test_the_trail_checks_the_stored_bytes(self):
@@ -187,8 +229,17 @@ class TestEvidenceGuard(CloudStampCase):
             self.assertIn(document.name, envelope._verify_trail())
         document.invalidate_recordset()
         # a file swapped on disk is found, and the next event does not absorb it
-        attachment = self.env['ir.attachment'].sudo().search([
-            ('res_model', '=', 'cloudstamp.envelope.file'), ('res_id', '=', document.id), ('res_field', '=', 'signed_file')])
+        attachment = (
+            self.env['ir.attachment']
+            .sudo()
+            .search(
+                [
+                    ('res_model', '=', 'cloudstamp.envelope.file'),
+                    ('res_id', '=', document.id),
+                    ('res_field', '=', 'signed_file'),
+                ]
+            )
+        )
         attachment.write({'raw': contract_pdf('差し替え / Swapped')})
         events = len(envelope.event_ids)
         with self.assertRaisesRegex(UserError, 'changed outside CloudStamp'), self.env.cr.savepoint():
@@ -199,19 +250,25 @@ class TestEvidenceGuard(CloudStampCase):
 
     def test_revise_keeps_every_access_code(self):
         """Finding 10."""
-        envelope = make_envelope(self.env(user=self.u1), recipients=(
-            {'name': 'A', 'email': 'a@partner.example', 'access_code': 'Sakura2026'},
-            {'name': 'B', 'email': 'b@partner.example'}))
+        envelope = make_envelope(
+            self.env(user=self.u1),
+            recipients=(
+                {'name': 'A', 'email': 'a@partner.example', 'access_code': 'Sakura2026'},
+                {'name': 'B', 'email': 'b@partner.example'},
+            ),
+        )
         recipient = ready_to_agree(envelope)
         recipient._action_request_revision('第3条を修正してください')
         action = envelope.with_user(self.u1).action_revise()
         revised = self.env['cloudstamp.envelope'].browse(action['res_id'])
         self.assertEqual(revised.user_id, self.u1)
         self.assertEqual(revised.recipient_ids.mapped('has_access_code'), [True, False])
-        self.assertEqual(revised.recipient_ids[0].sudo().access_code_hash,
-                         envelope.recipient_ids[0].sudo().access_code_hash)
+        self.assertEqual(
+            revised.recipient_ids[0].sudo().access_code_hash, envelope.recipient_ids[0].sudo().access_code_hash
+        )
 
     def test_access_codes_have_a_minimum_length(self):
         with self.assertRaisesRegex(ValidationError, '6'):
-            make_envelope(self.env(user=self.u1), recipients=(
-                {'name': 'A', 'email': 'a@partner.example', 'access_code': '1234'},))
+            make_envelope(
+                self.env(user=self.u1), recipients=({'name': 'A', 'email': 'a@partner.example', 'access_code': '1234'},)
+            )

@@ -8,6 +8,8 @@ transaction then records. Real connections, committed, as a cron worker
 and a request would run them.
 """
 
+# Real concurrent transactions on their own connections, as workers run them, must commit.
+# pylint: disable=invalid-commit
 import threading
 from contextlib import closing
 
@@ -16,13 +18,13 @@ from odoo.sql_db import db_connect
 from odoo.tests import tagged
 
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
+
 from ..tools import read_field_bytes, write_field_bytes
 from .common import CloudStampCase, make_envelope
 
 
 @tagged('post_install', '-at_install')
 class TestFilestoreGc(CloudStampCase):
-
     def test_a_signed_file_written_while_the_gc_runs_is_kept(self):
         dbname = self.env.cr.dbname
         with closing(db_connect(dbname).cursor()) as cr:
@@ -33,8 +35,7 @@ class TestFilestoreGc(CloudStampCase):
             cr.commit()
         signed = contract_pdf('署名済み / signed, never seen before')
 
-        with closing(db_connect(dbname).cursor()) as writer_cr, \
-                closing(db_connect(dbname).cursor()) as gc_cr:
+        with closing(db_connect(dbname).cursor()) as writer_cr, closing(db_connect(dbname).cursor()) as gc_cr:
             writer = api.Environment(writer_cr, SUPERUSER_ID, {})
             document = writer['cloudstamp.envelope.file'].browse(document_id)
             # the file is on disk and in the GC's checklist; the row is not written yet

@@ -5,6 +5,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
 from cloudstamp_engine import Verdict
+
 from .common import CloudStampCase, finalize, make_envelope, new_sender, ready_to_agree
 
 MODELS = ('cloudstamp.envelope', 'cloudstamp.envelope.file', 'cloudstamp.recipient', 'cloudstamp.event')
@@ -12,16 +13,21 @@ MODELS = ('cloudstamp.envelope', 'cloudstamp.envelope.file', 'cloudstamp.recipie
 
 @tagged('post_install', '-at_install')
 class TestMultiCompany(CloudStampCase):
-
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.company_a = cls.env.company
         cls.company_b = cls.env['res.company'].create({'name': '株式会社ベータ商事'})
-        cls.manager_a = new_sender(cls.env, 'boss@alpha.example', groups='cloudstamp_sign.group_cloudstamp_manager',
-                                   company_id=cls.company_a.id, company_ids=[cls.company_a.id])
-        cls.sender_b = new_sender(cls.env, 'sales@beta.example',
-                                  company_id=cls.company_b.id, company_ids=[cls.company_b.id])
+        cls.manager_a = new_sender(
+            cls.env,
+            'boss@alpha.example',
+            groups='cloudstamp_sign.group_cloudstamp_manager',
+            company_id=cls.company_a.id,
+            company_ids=[cls.company_a.id],
+        )
+        cls.sender_b = new_sender(
+            cls.env, 'sales@beta.example', company_id=cls.company_b.id, company_ids=[cls.company_b.id]
+        )
 
     def envelope_of(self, user, company):
         envelope = make_envelope(self.env(user=user, context={'allowed_company_ids': [company.id]}))
@@ -36,15 +42,18 @@ class TestMultiCompany(CloudStampCase):
         Certificates = self.env['cloudstamp.pki.certificate'].sudo()
         self.assertFalse(Certificates.search([('company_id', '=', self.company_b.id)]))
         envelope_b = self.envelope_of(self.sender_b, self.company_b)
-        self.assertEqual(sorted(Certificates.search([('company_id', '=', self.company_b.id)]).mapped('role')),
-                         ['root', 'signer', 'tsa'])
+        self.assertEqual(
+            sorted(Certificates.search([('company_id', '=', self.company_b.id)]).mapped('role')),
+            ['root', 'signer', 'tsa'],
+        )
         report = self.service._verify_pdf(envelope_b.file_ids._current_pdf(), self.company_b)
         self.assertEqual(report.verdict, Verdict.VALID, report.problems)
         self.assertTrue(all('ベータ商事' in s.signer_subject for s in report.signatures))
         self.assertTrue(all('ベータ商事' in s.tsa for s in report.signatures))
         # A's roots do not vouch for B's signatures, nor for B's trail timestamps
-        self.assertNotEqual(self.service._verify_pdf(envelope_b.file_ids._current_pdf(),
-                                                     self.company_a).verdict, Verdict.VALID)
+        self.assertNotEqual(
+            self.service._verify_pdf(envelope_b.file_ids._current_pdf(), self.company_a).verdict, Verdict.VALID
+        )
         self.assertEqual(envelope_b._verify_trail(), '')
         envelope_a = self.envelope_of(self.manager_a, self.company_a)
         report_a = self.service._verify_pdf(envelope_a.file_ids._current_pdf(), self.company_a)

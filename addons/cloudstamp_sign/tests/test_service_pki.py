@@ -11,16 +11,16 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from cloudstamp_engine import Verdict, generate_service_pki
-from ..tools import master_key
 from cloudstamp_engine_testing.checkers import assert_pdfsig_accepts
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
 from cloudstamp_engine_testing.tsa_server import Rfc3161HttpServer
+
+from ..tools import master_key
 from .common import CloudStampCase
 
 
 @tagged('post_install', '-at_install')
 class TestServicePki(CloudStampCase):
-
     def test_install_generated_a_pki_for_this_database(self):
         by_role = {role: self.certificates._current(role) for role in ('root', 'signer', 'tsa')}
         self.assertTrue(all(by_role.values()))
@@ -57,8 +57,10 @@ class TestServicePki(CloudStampCase):
         self.assertIn(b'PRIVATE KEY', signer._private_key_pem())
         # the configured master key decrypts it; any other key is told apart clearly
         self.assertTrue(master_key.configured_master_key(), 'make setup configures a master key')
-        with patch.dict(os.environ, {master_key.ENV_VAR: 'another-master-key'}), \
-                self.assertRaisesRegex(UserError, 'master key'):
+        with (
+            patch.dict(os.environ, {master_key.ENV_VAR: 'another-master-key'}),
+            self.assertRaisesRegex(UserError, 'master key'),
+        ):
             signer._private_key_pem()
 
     def test_signatures_are_valid_and_trusted_by_the_database_root(self):
@@ -78,10 +80,12 @@ class TestServicePki(CloudStampCase):
             [x509.load_pem_x509_certificate(other.root_cert_pem)],
             serialization.BestAvailableEncryption(b'p12-pass'),
         )
-        settings = self.env['res.config.settings'].create({
-            'cloudstamp_pkcs12_file': base64.b64encode(p12),
-            'cloudstamp_pkcs12_password': 'p12-pass',
-        })
+        settings = self.env['res.config.settings'].create(
+            {
+                'cloudstamp_pkcs12_file': base64.b64encode(p12),
+                'cloudstamp_pkcs12_password': 'p12-pass',
+            }
+        )
         settings.execute()
         self.assertIn('外部認証局', self.certificates._current('signer').subject)
         # the uploaded key and its password do not stay in the settings table
@@ -98,28 +102,37 @@ class TestServicePki(CloudStampCase):
         other = generate_service_pki('別会社')
         trusted = self.certificates.sudo().search([('role', '=', 'trusted')])
         with self.assertRaisesRegex(UserError, 'root'):
-            self.env['res.config.settings'].create({
-                'cloudstamp_trusted_roots_file': base64.b64encode(other.signer_cert_pem)}).execute()
-        self.env['res.config.settings'].create({
-            'cloudstamp_trusted_roots_file': base64.b64encode(other.signer_cert_pem + other.root_cert_pem),
-        }).execute()
+            self.env['res.config.settings'].create(
+                {'cloudstamp_trusted_roots_file': base64.b64encode(other.signer_cert_pem)}
+            ).execute()
+        self.env['res.config.settings'].create(
+            {
+                'cloudstamp_trusted_roots_file': base64.b64encode(other.signer_cert_pem + other.root_cert_pem),
+            }
+        ).execute()
         added = self.certificates.sudo().search([('role', '=', 'trusted')]) - trusted
         self.assertEqual(len(added), 1)
-        self.assertEqual(x509.load_pem_x509_certificate(added.certificate_pem.encode()),
-                         x509.load_pem_x509_certificate(other.root_cert_pem))
+        self.assertEqual(
+            x509.load_pem_x509_certificate(added.certificate_pem.encode()),
+            x509.load_pem_x509_certificate(other.root_cert_pem),
+        )
 
     def test_wrong_pkcs12_password_is_a_clear_error(self):
         other = generate_service_pki('X')
         p12 = pkcs12.serialize_key_and_certificates(
-            b'x', serialization.load_pem_private_key(other.signer_key_pem, None),
-            x509.load_pem_x509_certificate(other.signer_cert_pem), None,
+            b'x',
+            serialization.load_pem_private_key(other.signer_key_pem, None),
+            x509.load_pem_x509_certificate(other.signer_cert_pem),
+            None,
             serialization.BestAvailableEncryption(b'right'),
         )
         signer_before = self.certificates._current('signer')
-        settings = self.env['res.config.settings'].create({
-            'cloudstamp_pkcs12_file': base64.b64encode(p12),
-            'cloudstamp_pkcs12_password': 'wrong',
-        })
+        settings = self.env['res.config.settings'].create(
+            {
+                'cloudstamp_pkcs12_file': base64.b64encode(p12),
+                'cloudstamp_pkcs12_password': 'wrong',
+            }
+        )
         with self.assertRaises(UserError):
             settings.execute()
         self.assertEqual(self.certificates._current('signer'), signer_before)
@@ -127,11 +140,13 @@ class TestServicePki(CloudStampCase):
     def test_external_tsa_over_http_with_basic_auth(self):
         tsa_identity = self.certificates._identity('tsa')
         with Rfc3161HttpServer(tsa_identity, username='odoo', password='タイム') as server:
-            self.env['res.config.settings'].create({
-                'cloudstamp_tsa_url': server.url,
-                'cloudstamp_tsa_username': 'odoo',
-                'cloudstamp_tsa_password': 'タイム',
-            }).execute()
+            self.env['res.config.settings'].create(
+                {
+                    'cloudstamp_tsa_url': server.url,
+                    'cloudstamp_tsa_username': 'odoo',
+                    'cloudstamp_tsa_password': 'タイム',
+                }
+            ).execute()
             data = self.sign_round()
             self.assertEqual(server.request_count, 2)
         self.assertEqual(self.service._verify_pdf(data).verdict, Verdict.VALID)
@@ -152,8 +167,9 @@ class TestServicePki(CloudStampCase):
 
     def test_verify_wizard_reports_each_signature(self):
         data = self.sign_round()
-        wizard = self.env['cloudstamp.verify.wizard'].create({
-            'pdf_file': base64.b64encode(data), 'pdf_filename': 'signed.pdf'})
+        wizard = self.env['cloudstamp.verify.wizard'].create(
+            {'pdf_file': base64.b64encode(data), 'pdf_filename': 'signed.pdf'}
+        )
         wizard.action_verify()
         self.assertEqual(wizard.verdict, 'valid')
         self.assertIn('buyer@partner.example', wizard.report_html)

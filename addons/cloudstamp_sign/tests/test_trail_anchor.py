@@ -23,7 +23,6 @@ def certificate_text(envelope):
 
 @tagged('post_install', '-at_install')
 class TestTrailAnchor(CloudStampCase):
-
     def completed(self):
         recipient = ready_to_agree(make_envelope(self.env))
         recipient._action_agree({'ip': '198.51.100.7', 'user_agent': 'test'})
@@ -45,8 +44,10 @@ class TestTrailAnchor(CloudStampCase):
         previous = Event.GENESIS
         for event in envelope.event_ids.sorted('sequence'):
             new_hash = Event._compute_hash(previous, event._payload())
-            cr.execute('UPDATE cloudstamp_event SET previous_hash = %s, event_hash = %s WHERE id = %s',
-                       [previous, new_hash, event.id])
+            cr.execute(
+                'UPDATE cloudstamp_event SET previous_hash = %s, event_hash = %s WHERE id = %s',
+                [previous, new_hash, event.id],
+            )
             previous = new_hash
         cr.execute('UPDATE cloudstamp_envelope SET trail_head = %s WHERE id = %s', [previous, envelope.id])
         cr.execute('ALTER TABLE cloudstamp_event ENABLE TRIGGER USER')
@@ -57,7 +58,8 @@ class TestTrailAnchor(CloudStampCase):
         final = envelope.event_ids.sorted('sequence')[-1]
         self.assertEqual((final.event_type, envelope.trail_head), ('completed', final.event_hash))
         check = self.service._verify_timestamp_token(
-            base64.b64decode(final.anchor_token), bytes.fromhex(final.event_hash))
+            base64.b64decode(final.anchor_token), bytes.fromhex(final.event_hash)
+        )
         self.assertTrue(check.valid and check.trusted, check.problems)
         self.assertAlmostEqual(check.gen_time.replace(tzinfo=None), final.event_time, delta=timedelta(seconds=5))
         self.assertEqual(final.anchor_time, check.gen_time.replace(tzinfo=None))
@@ -114,8 +116,10 @@ class TestTrailAnchor(CloudStampCase):
         self.env.invalidate_all()
         self.assertIn('does not end where it ended', envelope._verify_trail())
         # and with the head moved back too, the finished document lacks its timestamped end
-        self.env.cr.execute('UPDATE cloudstamp_envelope SET trail_head = %s WHERE id = %s',
-                            [envelope.event_ids.sorted('sequence')[-1].event_hash, envelope.id])
+        self.env.cr.execute(
+            'UPDATE cloudstamp_envelope SET trail_head = %s WHERE id = %s',
+            [envelope.event_ids.sorted('sequence')[-1].event_hash, envelope.id],
+        )
         self.env.invalidate_all()
         self.assertIn('timestamped final event', envelope._verify_trail())
 
@@ -127,12 +131,16 @@ class TestTrailAnchor(CloudStampCase):
 
     def test_events_are_stored_as_values_and_read_in_each_language(self):
         self.env['res.lang']._activate_lang('ja_JP')
-        recipient = ready_to_agree(make_envelope(self.env, recipients=(
-            {'name': '佐藤 一郎', 'email': 'sato@partner.example', 'lang': 'ja_JP'},)))
+        recipient = ready_to_agree(
+            make_envelope(
+                self.env, recipients=({'name': '佐藤 一郎', 'email': 'sato@partner.example', 'lang': 'ja_JP'},)
+            )
+        )
         recipient.with_context(lang='ja_JP')._action_forward('Dan Director', 'dan@partner.example', '承認お願いします')
         event = recipient.envelope_id.event_ids.filtered(lambda e: e.event_type == 'forwarded')
-        self.assertEqual(event.details, {'to_name': 'Dan Director', 'to_email': 'dan@partner.example',
-                                         'message': '承認お願いします'})
+        self.assertEqual(
+            event.details, {'to_name': 'Dan Director', 'to_email': 'dan@partner.example', 'message': '承認お願いします'}
+        )
         english = event.with_context(lang='en_US')._describe()
         japanese = event.with_context(lang='ja_JP')._describe()
         for text in (english, japanese):

@@ -9,11 +9,17 @@ signature. These helpers go through the field's own ``ir.attachment`` and its
 
 def field_attachments(records, field_name):
     """The attachments holding ``field_name`` of ``records``, any order."""
-    return records.env['ir.attachment'].sudo().search([
-        ('res_model', '=', records._name),
-        ('res_id', 'in', records.ids),
-        ('res_field', '=', field_name),
-    ])
+    return (
+        records.env['ir.attachment']
+        .sudo()
+        .search(
+            [
+                ('res_model', '=', records._name),
+                ('res_id', 'in', records.ids),
+                ('res_field', '=', field_name),
+            ]
+        )
+    )
 
 
 def read_field_bytes(record, field_name):
@@ -37,7 +43,7 @@ def write_field_bytes(record, field_name, data, filename, mimetype='application/
     if attachment:
         attachment.write(values)
     else:
-        record.env['ir.attachment'].sudo().create(dict(
-            values, res_model=record._name, res_id=record.id, res_field=field_name,
-            type='binary'))
+        record.env['ir.attachment'].sudo().create(
+            dict(values, res_model=record._name, res_id=record.id, res_field=field_name, type='binary')
+        )
     record.invalidate_recordset([field_name])

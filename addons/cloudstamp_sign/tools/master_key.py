@@ -44,8 +44,12 @@ def master_key(env):
     params = env['ir.config_parameter'].sudo()
     value = params.get_param(FALLBACK_PARAM)
     if not value:
-        _logger.warning('No CloudStamp master key is configured (%s or %s in odoo.conf): '
-                        'keys are protected by a secret stored in the database.', ENV_VAR, CONFIG_KEY)
+        _logger.warning(
+            'No CloudStamp master key is configured (%s or %s in odoo.conf): '
+            'keys are protected by a secret stored in the database.',
+            ENV_VAR,
+            CONFIG_KEY,
+        )
         value = secrets.token_urlsafe(32)
         params.set_param(FALLBACK_PARAM, value)
     return value.encode()
@@ -53,8 +57,7 @@ def master_key(env):
 
 def derive_key(env, purpose):
     """32 bytes for one purpose ('private-keys', 'recipient-links', …)."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b'cloudstamp',
-                info=purpose.encode()).derive(master_key(env))
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b'cloudstamp', info=purpose.encode()).derive(master_key(env))
 
 
 def key_id(key):

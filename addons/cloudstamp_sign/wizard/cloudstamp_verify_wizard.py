@@ -2,7 +2,7 @@ import base64
 
 from markupsafe import Markup, escape
 
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 
 # The verifier analyses every revision of a file: a cap keeps one upload
@@ -19,8 +19,7 @@ class CloudStampVerifyWizard(models.TransientModel):
     pdf_file = fields.Binary('PDF', required=True, attachment=False)
     pdf_filename = fields.Char('File Name')
     verdict = fields.Selection(
-        [('valid', 'Valid'), ('untrusted', 'Intact, signer not trusted'),
-         ('invalid', 'Not valid')],
+        [('valid', 'Valid'), ('untrusted', 'Intact, signer not trusted'), ('invalid', 'Not valid')],
         readonly=True,
     )
     report_html = fields.Html('Report', readonly=True, sanitize=True)
@@ -29,12 +28,14 @@ class CloudStampVerifyWizard(models.TransientModel):
         self.ensure_one()
         data = base64.b64decode(self.pdf_file or b'')
         if len(data) > VERIFY_MAX_MB * 1024 * 1024:
-            raise UserError(_('This file is larger than %s MB, the limit for verification.', VERIFY_MAX_MB))
+            raise UserError(self.env._('This file is larger than %s MB, the limit for verification.', VERIFY_MAX_MB))
         report = self.env['cloudstamp.signing.service']._verify_pdf(data)
-        self.write({
-            'verdict': report.verdict.value,
-            'report_html': self._render_report(report),
-        })
+        self.write(
+            {
+                'verdict': report.verdict.value,
+                'report_html': self._render_report(report),
+            }
+        )
         return {
             'type': 'ir.actions.act_window',
             'res_model': self._name,
@@ -44,26 +45,37 @@ class CloudStampVerifyWizard(models.TransientModel):
         }
 
     def _render_report(self, report):
-        yes, no = _('Yes'), _('No')
-        headers = [_('Field'), _('Actor'), _('Action'), _('Signing time'),
-                   _('Timestamp'), _('TSA'), _('Intact'), _('Trusted'),
-                   _('Coverage'), _('Changes after signing')]
+        yes, no = self.env._('Yes'), self.env._('No')
+        headers = [
+            self.env._('Field'),
+            self.env._('Actor'),
+            self.env._('Action'),
+            self.env._('Signing time'),
+            self.env._('Timestamp'),
+            self.env._('TSA'),
+            self.env._('Intact'),
+            self.env._('Trusted'),
+            self.env._('Coverage'),
+            self.env._('Changes after signing'),
+        ]
         rows = []
         for sig in report.signatures:
             cells = [
-                sig.field_name, sig.actor, sig.action,
+                sig.field_name,
+                sig.actor,
+                sig.action,
                 sig.signing_time and sig.signing_time.isoformat() or '',
                 sig.timestamp_time and sig.timestamp_time.isoformat() or '',
-                sig.tsa, yes if sig.intact else no, yes if sig.trusted else no,
-                sig.coverage, sig.modification_level,
+                sig.tsa,
+                yes if sig.intact else no,
+                yes if sig.trusted else no,
+                sig.coverage,
+                sig.modification_level,
             ]
-            rows.append(Markup('<tr>%s</tr>') % Markup('').join(
-                Markup('<td>%s</td>') % cell for cell in cells))
-        problems = Markup('').join(
-            Markup('<li>%s</li>') % problem for problem in (*report.problems, *report.warnings))
+            rows.append(Markup('<tr>%s</tr>') % Markup('').join(Markup('<td>%s</td>') % cell for cell in cells))
+        problems = Markup('').join(Markup('<li>%s</li>') % problem for problem in (*report.problems, *report.warnings))
         return Markup(
-            '<table class="table table-sm"><thead><tr>%s</tr></thead>'
-            '<tbody>%s</tbody></table><ul>%s</ul>'
+            '<table class="table table-sm"><thead><tr>%s</tr></thead><tbody>%s</tbody></table><ul>%s</ul>'
         ) % (
             Markup('').join(Markup('<th>%s</th>') % escape(h) for h in headers),
             Markup('').join(rows),

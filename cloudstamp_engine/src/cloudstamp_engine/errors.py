@@ -1,8 +1,9 @@
 """Exception hierarchy of the CloudStamp signing engine.
 
 Every error the engine raises derives from :class:`CloudStampEngineError`, so
-callers can tell engine failures apart from bugs. Errors meant for people carry
-their message in both Japanese and English; the caller picks the language.
+callers can tell engine failures apart from bugs. A refusal carries its reason
+as a code with its values, for callers to word in their users' language; its
+own message is English.
 """
 
 from __future__ import annotations
@@ -29,68 +30,37 @@ class RefusalCode(str, enum.Enum):
     EMPTY = 'empty'
 
 
-# {code: (english, japanese)}; {name} and {limit_mb} are filled in.
-_REFUSAL_MESSAGES: dict[RefusalCode, tuple[str, str]] = {
-    RefusalCode.NOT_PDF: (
-        '"{name}" is not a PDF file. Only PDF files can be sent.',
-        '「{name}」はPDFファイルではありません。送信できるのはPDFファイルのみです。',
-    ),
-    RefusalCode.EMPTY: (
-        '"{name}" is empty.',
-        '「{name}」は空のファイルです。',
-    ),
-    RefusalCode.DAMAGED: (
-        '"{name}" is damaged or cannot be read as a PDF. '
-        'Please save it again as PDF and retry.',
-        '「{name}」は破損しているか、PDFとして読み込めません。'
-        'PDFとして保存し直してから再度お試しください。',
-    ),
-    RefusalCode.ENCRYPTED: (
-        '"{name}" is protected by a password. Please remove the password '
-        'protection and retry.',
-        '「{name}」はパスワードで保護されています。'
-        'パスワード保護を解除してから再度お試しください。',
-    ),
+# English, for logs and callers without wording of their own; the Odoo
+# addon words refusals for people itself, in their language (its ja.po).
+_REFUSAL_MESSAGES: dict[RefusalCode, str] = {
+    RefusalCode.NOT_PDF: '"{name}" is not a PDF file. Only PDF files can be sent.',
+    RefusalCode.EMPTY: '"{name}" is empty.',
+    RefusalCode.DAMAGED: '"{name}" is damaged or cannot be read as a PDF. Please save it again as PDF and retry.',
+    RefusalCode.ENCRYPTED: '"{name}" is protected by a password. Please remove the password protection and retry.',
     RefusalCode.PERMISSIONS: (
-        'An error occurred while sending "{name}". Please check that the PDF '
-        'security settings do not forbid signing.',
-        '「{name}」の送信中にエラーが発生しました。'
-        'PDFのセキュリティ設定により署名が禁止されていないかご確認ください。',
+        'An error occurred while sending "{name}". Please check that the PDF security settings do not forbid signing.'
     ),
     RefusalCode.CERTIFIED_NO_CHANGES: (
-        '"{name}" carries a certification signature that allows no further '
-        'changes, so it cannot be signed.',
-        '「{name}」には変更を一切許可しない証明署名があるため、署名できません。',
+        '"{name}" carries a certification signature that allows no further changes, so it cannot be signed.'
     ),
-    RefusalCode.FILE_TOO_LARGE: (
-        '"{name}" is larger than {limit_mb} MB, the limit per file.',
-        '「{name}」は1ファイルあたりの上限({limit_mb}MB)を超えています。',
-    ),
-    RefusalCode.SEND_TOO_LARGE: (
-        'The files together are larger than {limit_mb} MB, the limit per send.',
-        '同時に送るファイルの合計が上限({limit_mb}MB)を超えています。',
-    ),
+    RefusalCode.FILE_TOO_LARGE: '"{name}" is larger than {limit_mb} MB, the limit per file.',
+    RefusalCode.SEND_TOO_LARGE: 'The files together are larger than {limit_mb} MB, the limit per send.',
 }
 
 
 class PreflightRefusal(CloudStampEngineError):
     """An uploaded file was refused; nothing about it may be stored."""
 
-    def __init__(
-        self, code: RefusalCode, filename: str = '', limit_bytes: int = 0
-    ):
+    def __init__(self, code: RefusalCode, filename: str = '', limit_bytes: int = 0):
         self.code = code
         self.filename = filename
         self.limit_bytes = limit_bytes
-        super().__init__(self.message('en'))
+        super().__init__(_REFUSAL_MESSAGES[code].format(name=filename, limit_mb=self.limit_mb))
 
-    def message(self, lang: str = 'en') -> str:
-        """The refusal in ``lang`` (``ja…`` gives Japanese, anything else
-        English)."""
-        english, japanese = _REFUSAL_MESSAGES[self.code]
-        template = japanese if lang.lower().startswith('ja') else english
-        limit_mb = f'{self.limit_bytes / MB:g}'
-        return template.format(name=self.filename, limit_mb=limit_mb)
+    @property
+    def limit_mb(self) -> str:
+        """The limit in MB as people write it: 4, 0.5."""
+        return f'{self.limit_bytes / MB:g}'
 
 
 class KeyMaterialError(CloudStampEngineError):

@@ -33,9 +33,7 @@ PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
 def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(
-        cert.public_bytes(serialization.Encoding.DER)
-    )
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
 def private_key_pem(key: PrivateKey) -> bytes:
@@ -56,34 +54,23 @@ class SigningIdentity:
     chain: tuple[asn1_x509.Certificate, ...] = ()
 
     @classmethod
-    def from_pem(
-        cls, cert_pem: bytes, key_pem: bytes, chain_pem: bytes = b''
-    ) -> SigningIdentity:
+    def from_pem(cls, cert_pem: bytes, key_pem: bytes, chain_pem: bytes = b'') -> SigningIdentity:
         try:
             cert = x509.load_pem_x509_certificate(cert_pem)
             key = serialization.load_pem_private_key(key_pem, password=None)
-            chain = (
-                x509.load_pem_x509_certificates(chain_pem)
-                if chain_pem.strip() else []
-            )
+            chain = x509.load_pem_x509_certificates(chain_pem) if chain_pem.strip() else []
         except (ValueError, TypeError) as exc:
             raise KeyMaterialError(f'Cannot load key material: {exc}') from exc
         return cls._checked(cert, key, chain)
 
     @classmethod
-    def from_pkcs12(
-        cls, data: bytes, password: bytes | None = None
-    ) -> SigningIdentity:
+    def from_pkcs12(cls, data: bytes, password: bytes | None = None) -> SigningIdentity:
         try:
             key, cert, extra = pkcs12.load_key_and_certificates(data, password)
         except (ValueError, TypeError) as exc:
-            raise KeyMaterialError(
-                f'Cannot open the PKCS#12 file: {exc}'
-            ) from exc
+            raise KeyMaterialError(f'Cannot open the PKCS#12 file: {exc}') from exc
         if cert is None or key is None:
-            raise KeyMaterialError(
-                'The PKCS#12 file must hold a certificate and its private key.'
-            )
+            raise KeyMaterialError('The PKCS#12 file must hold a certificate and its private key.')
         return cls._checked(cert, key, extra or [])
 
     @classmethod
@@ -103,9 +90,7 @@ class SigningIdentity:
             chain=tuple(_to_asn1(c) for c in chain),
         )
 
-    def sign(
-        self, data: bytes, hash_algorithm: str | hashes.HashAlgorithm
-    ) -> bytes:
+    def sign(self, data: bytes, hash_algorithm: str | hashes.HashAlgorithm) -> bytes:
         """A raw signature over ``data``: PKCS#1 v1.5 for RSA, DER ECDSA for EC.
 
         ``hash_algorithm`` is a pyHanko name such as ``'sha256'`` or a
@@ -174,21 +159,19 @@ class ServicePki:
     tsa_key_pem: bytes
 
     def signer(self) -> SigningIdentity:
-        return SigningIdentity.from_pem(
-            self.signer_cert_pem, self.signer_key_pem, self.root_cert_pem
-        )
+        return SigningIdentity.from_pem(self.signer_cert_pem, self.signer_key_pem, self.root_cert_pem)
 
     def tsa(self) -> SigningIdentity:
-        return SigningIdentity.from_pem(
-            self.tsa_cert_pem, self.tsa_key_pem, self.root_cert_pem
-        )
+        return SigningIdentity.from_pem(self.tsa_cert_pem, self.tsa_key_pem, self.root_cert_pem)
 
 
 def _name(common_name: str, organization: str) -> x509.Name:
-    return x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
-        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-    ])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
 
 
 def _issue(
@@ -208,13 +191,9 @@ def _issue(
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), False)
         .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(public_key), False
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                issuer_key.public_key()
-            ),
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
             False,
         )
     )
@@ -225,9 +204,15 @@ def _issue(
 
 def _key_usage(**flags: bool) -> x509.KeyUsage:
     names = (
-        'digital_signature', 'content_commitment', 'key_encipherment',
-        'data_encipherment', 'key_agreement', 'key_cert_sign', 'crl_sign',
-        'encipher_only', 'decipher_only',
+        'digital_signature',
+        'content_commitment',
+        'key_encipherment',
+        'data_encipherment',
+        'key_agreement',
+        'key_cert_sign',
+        'crl_sign',
+        'encipher_only',
+        'decipher_only',
     )
     return x509.KeyUsage(**{n: flags.get(n, False) for n in names})
 
@@ -244,14 +229,18 @@ def generate_service_pki(
     (contentCommitment); the TSA certificate the critical timeStamping EKU
     that RFC 3161 requires.
     """
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     root_key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
     signer_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     root_name = _name(f'{organization} CloudStamp Root CA', organization)
 
     root = _issue(
-        root_name, root_key.public_key(), root_name, root_key, root_days,
+        root_name,
+        root_key.public_key(),
+        root_name,
+        root_key,
+        root_days,
         [
             (x509.BasicConstraints(ca=True, path_length=0), True),
             (_key_usage(key_cert_sign=True, crl_sign=True), True),
@@ -261,7 +250,10 @@ def generate_service_pki(
     leaf_basics = (x509.BasicConstraints(ca=False, path_length=None), True)
     signer = _issue(
         _name(f'{organization} CloudStamp Signing', organization),
-        signer_key.public_key(), root_name, root_key, leaf_days,
+        signer_key.public_key(),
+        root_name,
+        root_key,
+        leaf_days,
         [
             leaf_basics,
             (_key_usage(digital_signature=True, content_commitment=True), True),
@@ -270,7 +262,10 @@ def generate_service_pki(
     )
     tsa = _issue(
         _name(f'{organization} CloudStamp TSA', organization),
-        tsa_key.public_key(), root_name, root_key, leaf_days,
+        tsa_key.public_key(),
+        root_name,
+        root_key,
+        leaf_days,
         [
             leaf_basics,
             (_key_usage(digital_signature=True, content_commitment=True), True),

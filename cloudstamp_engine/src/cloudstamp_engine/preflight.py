@@ -53,12 +53,14 @@ _TRIAL_FIELD = 'CloudStamp-Preflight-Trial'
 # pyHanko's defaults for untrusted input, with a tighter floor for
 # cross-reference streams (see _XRefGuard): an honest one never expands
 # more than 1100 times, and below 64 KiB the ratio is not enforced.
-_DECODE_LIMITS = DecodeLimits(per_purpose={
-    **DEFAULT_PURPOSE_LIMITS,
-    DecodePurpose.XREF_STREAM: StreamDecodeLimits(
-        max_ratio=1100, ratio_floor=64 * 1024, max_output_size=64 * 1024 * 1024
-    ),
-})
+_DECODE_LIMITS = DecodeLimits(
+    per_purpose={
+        **DEFAULT_PURPOSE_LIMITS,
+        DecodePurpose.XREF_STREAM: StreamDecodeLimits(
+            max_ratio=1100, ratio_floor=64 * 1024, max_output_size=64 * 1024 * 1024
+        ),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -71,14 +73,10 @@ class PreflightResult:
     sha256: str
 
 
-def preflight(
-    data: bytes, filename: str = '', limits: PreflightLimits = PreflightLimits()
-) -> PreflightResult:
+def preflight(data: bytes, filename: str = '', limits: PreflightLimits = PreflightLimits()) -> PreflightResult:
     """Accept ``data`` as a signable PDF, or raise :class:`PreflightRefusal`."""
     if len(data) > limits.max_file_bytes:
-        raise PreflightRefusal(
-            RefusalCode.FILE_TOO_LARGE, filename, limits.max_file_bytes
-        )
+        raise PreflightRefusal(RefusalCode.FILE_TOO_LARGE, filename, limits.max_file_bytes)
     if not data:
         raise PreflightRefusal(RefusalCode.EMPTY, filename)
     if b'%PDF-' not in data[:_HEADER_WINDOW]:
@@ -87,8 +85,7 @@ def preflight(
     with _damaged_on_error(filename):
         _check_encryption(reader, filename)
         certification = read_certification_data(reader)
-        if certification is not None and \
-                certification.permission == MDPPerm.NO_CHANGES:
+        if certification is not None and certification.permission == MDPPerm.NO_CHANGES:
             raise PreflightRefusal(RefusalCode.CERTIFIED_NO_CHANGES, filename)
         page_count = _count_pages(reader)
         if page_count < 1:
@@ -112,9 +109,7 @@ def preflight_send(
     total = sum(len(data) for _name, data in files)
     results = [preflight(data, name, limits) for name, data in files]
     if total > limits.max_send_bytes:
-        raise PreflightRefusal(
-            RefusalCode.SEND_TOO_LARGE, '', limits.max_send_bytes
-        )
+        raise PreflightRefusal(RefusalCode.SEND_TOO_LARGE, '', limits.max_send_bytes)
     return results
 
 
@@ -122,7 +117,7 @@ def open_reader(data: bytes, filename: str = '') -> PdfFileReader:
     """A pyHanko reader, or a DAMAGED refusal when the file does not parse."""
     with _damaged_on_error(filename):
         reader = _GuardedReader(data)
-        reader.root  # the catalog must resolve
+        reader.root  # noqa: B018 - the catalog must resolve
     return reader
 
 
@@ -157,12 +152,8 @@ class _XRefGuard(DecodeContext):
         if purpose is DecodePurpose.XREF_STREAM:
             possible = super().stream_output_cap(encoded_size, purpose)
             # <= 0: no rows, or a negative /W width (rows of no bytes).
-            if expected_size is None or expected_size <= 0 or (
-                possible is not None and expected_size > possible
-            ):
-                raise misc.PdfReadError(
-                    'cross-reference stream claims more entries than it holds'
-                )
+            if expected_size is None or expected_size <= 0 or (possible is not None and expected_size > possible):
+                raise misc.PdfReadError('cross-reference stream claims more entries than it holds')
         return super().stream_output_cap(encoded_size, purpose, expected_size)
 
     def fresh(self) -> _XRefGuard:
@@ -175,9 +166,7 @@ class _GuardedReader(PdfFileReader):
     def __init__(self, data: bytes):
         # Set before PdfFileReader.__init__, which reads the xref streams.
         self._guard = _XRefGuard(_DECODE_LIMITS, input_size=len(data))
-        super().__init__(
-            BytesIO(data), strict=False, decode_limits=_DECODE_LIMITS
-        )
+        super().__init__(BytesIO(data), strict=False, decode_limits=_DECODE_LIMITS)
 
     @property
     def decode_context(self) -> DecodeContext:
@@ -205,17 +194,14 @@ def _check_encryption(reader: PdfFileReader, filename: str) -> None:
         return
     try:
         auth = reader.decrypt('')
-    except (misc.PdfError, KeyError, TypeError, ValueError,
-            NotImplementedError) as exc:
+    except (misc.PdfError, KeyError, TypeError, ValueError, NotImplementedError) as exc:
         # Certificate (public-key) encryption, unknown handlers and crypt
         # filters, unsupported PDF MACs. Anything else counts as damage.
         raise PreflightRefusal(RefusalCode.ENCRYPTED, filename) from exc
     if auth.status == AuthStatus.FAILED:
         raise PreflightRefusal(RefusalCode.ENCRYPTED, filename)
     flags = auth.permission_flags
-    if auth.status != AuthStatus.OWNER and (
-        flags is None or (flags & _REQUIRED_PERMISSIONS) != _REQUIRED_PERMISSIONS
-    ):
+    if auth.status != AuthStatus.OWNER and (flags is None or (flags & _REQUIRED_PERMISSIONS) != _REQUIRED_PERMISSIONS):
         raise PreflightRefusal(RefusalCode.PERMISSIONS, filename)
 
 

@@ -42,26 +42,36 @@ def add_page_note(writer: IncrementalPdfFileWriter, text: str) -> None:
     page_ref, page_resources = writer.find_page_for_modification(0)
     x0, y0 = _media_box_origin(page_ref.get_object())
     font_name = _free_font_name(page_resources)
-    font = generic.DictionaryObject({
-        generic.NameObject('/Type'): generic.NameObject('/Font'),
-        generic.NameObject('/Subtype'): generic.NameObject('/Type1'),
-        generic.NameObject('/BaseFont'): generic.NameObject('/Helvetica'),
-        generic.NameObject('/Encoding'): generic.NameObject('/WinAnsiEncoding'),
-    })
-    resources = generic.DictionaryObject({
-        generic.NameObject('/Font'): generic.DictionaryObject({
-            generic.NameObject(font_name): writer.add_object(font),
-        }),
-    })
+    font = generic.DictionaryObject(
+        {
+            generic.NameObject('/Type'): generic.NameObject('/Font'),
+            generic.NameObject('/Subtype'): generic.NameObject('/Type1'),
+            generic.NameObject('/BaseFont'): generic.NameObject('/Helvetica'),
+            generic.NameObject('/Encoding'): generic.NameObject('/WinAnsiEncoding'),
+        }
+    )
+    resources = generic.DictionaryObject(
+        {
+            generic.NameObject('/Font'): generic.DictionaryObject(
+                {
+                    generic.NameObject(font_name): writer.add_object(font),
+                }
+            ),
+        }
+    )
     save = writer.add_object(generic.StreamObject(stream_data=b'q\n'))
     note = (
-        b'Q q BT ' + font_name.encode('ascii') + b' 6 Tf 0.35 g '
+        b'Q q BT '
+        + font_name.encode('ascii')
+        + b' 6 Tf 0.35 g '
         + f'{x0 + 14:.2f} {y0 + 10:.2f} Td '.encode()
-        + _pdf_literal(text) + b' Tj ET Q\n'
+        + _pdf_literal(text)
+        + b' Tj ET Q\n'
     )
     writer.add_stream_to_page(0, save, prepend=True)
     writer.add_stream_to_page(
-        0, writer.add_object(generic.StreamObject(stream_data=note)),
+        0,
+        writer.add_object(generic.StreamObject(stream_data=note)),
         resources=resources,
     )
 

@@ -8,7 +8,7 @@ no key re-parsing and no dry run (see :class:`~.config.SigningOptions`).
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from io import BytesIO
 
 from asn1crypto import tsp
@@ -38,9 +38,7 @@ class CachedKeySigner(signers.Signer):
         )
         self._identity = identity
 
-    async def async_sign_raw(
-        self, data: bytes, digest_algorithm: str, dry_run: bool = False
-    ) -> bytes:
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
         return self._identity.sign(data, digest_algorithm)
 
 
@@ -51,11 +49,8 @@ def signature_field_name(index: int, action: str, prefix: str) -> str:
 
 def describe(request: SignatureRequest, when: datetime) -> str:
     """The /Reason text: action in both languages, actor and UTC time."""
-    stamp = when.astimezone(timezone.utc).strftime('%Y-%m-%d %H:%M:%S UTC')
-    return (
-        f'{request.action.label_ja} ({request.action.value}) '
-        f'{request.actor_email} {stamp}'
-    )
+    stamp = when.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S UTC')
+    return f'{request.action.label_ja} ({request.action.value}) {request.actor_email} {stamp}'
 
 
 class DocumentSigner:
@@ -86,9 +81,7 @@ class DocumentSigner:
         asyncio.run(self.async_sign_into(data, request, output))
         return output.getvalue()
 
-    async def async_sign_into(
-        self, data: bytes, request: SignatureRequest, output: BytesIO
-    ) -> None:
+    async def async_sign_into(self, data: bytes, request: SignatureRequest, output: BytesIO) -> None:
         """Write the signed file to ``output``; after an error, discard
         whatever ``output`` holds."""
         try:
@@ -102,19 +95,15 @@ class DocumentSigner:
         except Exception as exc:  # noqa: BLE001 - pyHanko raises many types on bad input
             raise SigningError(f'Signing failed: {exc!r}') from exc
 
-    async def _sign_into(
-        self, data: bytes, request: SignatureRequest, output: BytesIO
-    ) -> None:
+    async def _sign_into(self, data: bytes, request: SignatureRequest, output: BytesIO) -> None:
         reader = open_reader(data)
         writer = open_update(reader)
         if request.page_note:
             add_page_note(writer, request.page_note)
         index = count_signature_fields(reader) + 1
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         metadata = signers.PdfSignatureMetadata(
-            field_name=signature_field_name(
-                index, request.action.value, self.options.field_name_prefix
-            ),
+            field_name=signature_field_name(index, request.action.value, self.options.field_name_prefix),
             md_algorithm='sha256',
             subfilter=fields.SigSeedSubFilter.PADES,
             name=_actor_label(request),
@@ -122,9 +111,7 @@ class DocumentSigner:
             contact_info=request.actor_email,
             location=request.location or None,
         )
-        pdf_signer = signers.PdfSigner(
-            metadata, signer=self._signer, timestamper=self.timestamper
-        )
+        pdf_signer = signers.PdfSigner(metadata, signer=self._signer, timestamper=self.timestamper)
         await pdf_signer.async_sign_pdf(
             writer,
             bytes_reserved=self.options.reserved_bytes,
@@ -136,7 +123,8 @@ class DocumentSigner:
         from this signer's time stamper: one request, for anchoring data that
         is not a PDF (the head of the audit chain)."""
         _refuse_running_loop(
-            TimestampError, 'DocumentSigner.timestamp_digest',
+            TimestampError,
+            'DocumentSigner.timestamp_digest',
             'async_timestamp_digest',
         )
         return asyncio.run(self.async_timestamp_digest(digest))
@@ -149,11 +137,8 @@ class DocumentSigner:
             # pyHanko checks the nonce, not the imprint: a TSA that stamps
             # something else must not go unnoticed.
             tst_info = token['content']['encap_content_info']['content'].parsed
-            if not isinstance(tst_info, tsp.TSTInfo) or \
-                    message_imprint(tst_info) != ('sha256', digest):
-                raise TimestampError(
-                    'The time-stamping authority stamped another digest.'
-                )
+            if not isinstance(tst_info, tsp.TSTInfo) or message_imprint(tst_info) != ('sha256', digest):
+                raise TimestampError('The time-stamping authority stamped another digest.')
             return token.dump()
         except TimestampError:
             raise
@@ -166,21 +151,16 @@ class DocumentSigner:
 def message_imprint(tst_info: tsp.TSTInfo) -> tuple[str, bytes]:
     """(hash algorithm, digest) that a timestamp token vouches for."""
     imprint = tst_info['message_imprint']
-    return (imprint['hash_algorithm']['algorithm'].native,
-            imprint['hashed_message'].native)
+    return (imprint['hash_algorithm']['algorithm'].native, imprint['hashed_message'].native)
 
 
-def _refuse_running_loop(
-    error: type[SigningError], name: str, async_name: str
-) -> None:
+def _refuse_running_loop(error: type[SigningError], name: str, async_name: str) -> None:
     # asyncio.run cannot nest; say so instead of failing inside pyHanko.
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return
-    raise error(
-        f'{name} cannot run inside an event loop; await {async_name} instead.'
-    )
+    raise error(f'{name} cannot run inside an event loop; await {async_name} instead.')
 
 
 def _actor_label(request: SignatureRequest) -> str:

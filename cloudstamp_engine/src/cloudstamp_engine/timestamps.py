@@ -13,7 +13,7 @@ import functools
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 import certifi
@@ -47,48 +47,47 @@ class EmbeddedTimeStamper(DummyTimeStamper):
         )
 
     def _build_tst_info(
-        self, message_imprint: tsp.MessageImprint, dt: datetime,
+        self,
+        message_imprint: tsp.MessageImprint,
+        dt: datetime,
         req: tsp.TimeStampReq,
     ) -> tsp.TSTInfo:
         tst_info = super()._build_tst_info(message_imprint, dt, req)
         tst_info['policy'] = tsp.ObjectIdentifier(CLOUDSTAMP_TSA_POLICY)
         return tst_info
 
-    def _sign_tst_info(
-        self, tst_info_data: bytes, md_algorithm: str, dt: datetime
-    ) -> tuple[bytes, cms.CMSAttributes]:
+    def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, dt: datetime) -> tuple[bytes, cms.CMSAttributes]:
         digest = hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
         digest.update(tst_info_data)
-        signed_attrs = cms.CMSAttributes([
-            simple_cms_attribute('content_type', 'tst_info'),
-            simple_cms_attribute(
-                'signing_time', cms.Time({'utc_time': core.UTCTime(dt)})
-            ),
-            simple_cms_attribute(
-                'signing_certificate',
-                general.as_signing_certificate(self.tsa_cert),
-            ),
-            simple_cms_attribute('message_digest', digest.finalize()),
-        ])
+        signed_attrs = cms.CMSAttributes(
+            [
+                simple_cms_attribute('content_type', 'tst_info'),
+                simple_cms_attribute('signing_time', cms.Time({'utc_time': core.UTCTime(dt)})),
+                simple_cms_attribute(
+                    'signing_certificate',
+                    general.as_signing_certificate(self.tsa_cert),
+                ),
+                simple_cms_attribute('message_digest', digest.finalize()),
+            ]
+        )
         signature = self.identity.sign(signed_attrs.dump(), md_algorithm)
         return signature, signed_attrs
 
     def _build_signed_data(
-        self, tst_info_data: bytes, md_algorithm: str, signature: bytes,
+        self,
+        tst_info_data: bytes,
+        md_algorithm: str,
+        signature: bytes,
         signed_attrs: cms.CMSAttributes,
     ) -> dict:
-        signed_data = super()._build_signed_data(
-            tst_info_data, md_algorithm, signature, signed_attrs
-        )
+        signed_data = super()._build_signed_data(tst_info_data, md_algorithm, signature, signed_attrs)
         # pyHanko names RSA whatever the key; ours may be ECDSA.
-        signed_data['signer_infos'][0]['signature_algorithm'] = (
-            self.identity.signature_algorithm(md_algorithm)
-        )
+        signed_data['signer_infos'][0]['signature_algorithm'] = self.identity.signature_algorithm(md_algorithm)
         return signed_data
 
     def request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
         # RFC 3161 genTime is UTC; pyHanko's default uses the local zone.
-        self.fixed_dt = datetime.now(timezone.utc).replace(microsecond=0)
+        self.fixed_dt = datetime.now(UTC).replace(microsecond=0)
         try:
             return super().request_tsa_response(req)
         finally:
@@ -118,9 +117,7 @@ class ReusedTlsTimeStamper(HTTPTimeStamper):
 
     @asynccontextmanager
     async def _acquire_session(self) -> AsyncIterator[aiohttp.ClientSession]:
-        session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(ssl=tls_context())
-        )
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls_context()))
         try:
             yield session
         finally:
@@ -129,10 +126,5 @@ class ReusedTlsTimeStamper(HTTPTimeStamper):
 
 def http_timestamper(config: HttpTsaConfig) -> TimeStamper:
     """pyHanko's HTTP client for an external TSA, with optional basic auth."""
-    headers = (
-        {'Authorization': basic_auth_header(config.username, config.password)}
-        if config.username else None
-    )
-    return ReusedTlsTimeStamper(
-        config.url, timeout=config.timeout_seconds, headers=headers
-    )
+    headers = {'Authorization': basic_auth_header(config.username, config.password)} if config.username else None
+    return ReusedTlsTimeStamper(config.url, timeout=config.timeout_seconds, headers=headers)

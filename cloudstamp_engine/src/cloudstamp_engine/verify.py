@@ -45,10 +45,7 @@ _ACCEPTED_MODIFICATIONS = (
 )
 # Only whitespace may follow the last %%EOF.
 _EOF_TAIL = re.compile(rb'%%EOF[\r\n\t \x00\x0c]*\Z')
-NO_TIMESTAMP = (
-    'no timestamp: the signing time is only claimed by the signer '
-    '(PAdES B-B, not B-T)'
-)
+NO_TIMESTAMP = 'no timestamp: the signing time is only claimed by the signer (PAdES B-B, not B-T)'
 
 
 class Verdict(str, enum.Enum):
@@ -99,21 +96,15 @@ class VerificationReport:
         return self.verdict == Verdict.VALID
 
 
-def verify_pdf(
-    data: bytes, trust_roots: Sequence[asn1_x509.Certificate] = ()
-) -> VerificationReport:
+def verify_pdf(data: bytes, trust_roots: Sequence[asn1_x509.Certificate] = ()) -> VerificationReport:
     """Report on every signature in ``data``; never raises on bad input."""
     try:
         return asyncio.run(_verify(data, list(trust_roots)))
     except Exception as exc:  # noqa: BLE001 - any failure means "not valid"
-        return VerificationReport(
-            Verdict.INVALID, problems=(f'verification failed: {exc!r}',)
-        )
+        return VerificationReport(Verdict.INVALID, problems=(f'verification failed: {exc!r}',))
 
 
-async def _verify(
-    data: bytes, roots: list[asn1_x509.Certificate]
-) -> VerificationReport:
+async def _verify(data: bytes, roots: list[asn1_x509.Certificate]) -> VerificationReport:
     problems: list[str] = []
     if not _EOF_TAIL.search(data):
         problems.append('data follows the last %%EOF marker')
@@ -128,20 +119,12 @@ async def _verify(
     if not embedded:
         return VerificationReport(Verdict.INVALID, problems=('no signatures',))
 
-    reports = _drop_covered_timestamp_warnings(
-        [await _check_one(sig, roots) for sig in embedded]
-    )
+    reports = _drop_covered_timestamp_warnings([await _check_one(sig, roots) for sig in embedded])
     newest = reports[-1]
     if newest.coverage != SignatureCoverageLevel.ENTIRE_FILE.name.lower():
-        problems.append(
-            f'newest signature {newest.field_name} does not cover the whole file'
-        )
-    problems.extend(
-        f'{r.field_name}: {problem}' for r in reports for problem in r.problems
-    )
-    warnings = tuple(
-        f'{r.field_name}: {warning}' for r in reports for warning in r.warnings
-    )
+        problems.append(f'newest signature {newest.field_name} does not cover the whole file')
+    problems.extend(f'{r.field_name}: {problem}' for r in reports for problem in r.problems)
+    warnings = tuple(f'{r.field_name}: {warning}' for r in reports for warning in r.warnings)
     if problems:
         verdict = Verdict.INVALID
     elif warnings or not all(r.trusted for r in reports):
@@ -159,12 +142,9 @@ def _drop_covered_timestamp_warnings(
     result = []
     for i, report in enumerate(reports):
         if NO_TIMESTAMP in report.warnings and any(
-            later.is_document_timestamp and later.timestamp_ok
-            for later in reports[i + 1:]
+            later.is_document_timestamp and later.timestamp_ok for later in reports[i + 1 :]
         ):
-            report = replace(report, warnings=tuple(
-                w for w in report.warnings if w != NO_TIMESTAMP
-            ))
+            report = replace(report, warnings=tuple(w for w in report.warnings if w != NO_TIMESTAMP))
         result.append(report)
     return result
 
@@ -172,21 +152,15 @@ def _drop_covered_timestamp_warnings(
 def _context(roots: list[asn1_x509.Certificate]) -> ValidationContext:
     # Our certificates carry no revocation endpoints, and the verifier must
     # work offline: revocation is checked where available, never fetched.
-    return ValidationContext(
-        trust_roots=roots, allow_fetching=False, revocation_mode='soft-fail'
-    )
+    return ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode='soft-fail')
 
 
-async def _check_one(
-    sig: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate]
-) -> SignatureReport:
+async def _check_one(sig: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate]) -> SignatureReport:
     is_timestamp = sig.sig_object_type == '/DocTimeStamp'
     base = _describe(sig, is_timestamp)
     try:
         if is_timestamp:
-            status = await async_validate_pdf_timestamp(
-                sig, validation_context=_context(roots)
-            )
+            status = await async_validate_pdf_timestamp(sig, validation_context=_context(roots))
         else:
             status = await async_validate_pdf_signature(
                 sig,
@@ -204,8 +178,7 @@ async def _check_one(
     level = status.modification_level
     if level is None or level not in _ACCEPTED_MODIFICATIONS:
         problems.append(
-            'modified after signing beyond form filling and signing '
-            f'({level.name.lower() if level else "unknown"})'
+            f'modified after signing beyond form filling and signing ({level.name.lower() if level else "unknown"})'
         )
     # A document timestamp's status leaves docmdp_ok unset when no
     # certification applies; a signature's is always evaluated.
@@ -295,8 +268,7 @@ def read_timestamp_token(token: bytes) -> TimestampClaim:
     for choice in signed_data['certificates'] or ():
         cert = choice.chosen
         if sid.name == 'issuer_and_serial_number':
-            match = (cert.issuer == sid.chosen['issuer']
-                     and cert.serial_number == sid.chosen['serial_number'].native)
+            match = cert.issuer == sid.chosen['issuer'] and cert.serial_number == sid.chosen['serial_number'].native
         else:
             match = cert.key_identifier == sid.chosen.native
         if match:
@@ -318,8 +290,7 @@ def verify_timestamp_token(
         pass
     else:
         raise CloudStampEngineError(
-            'verify_timestamp_token cannot run inside an event loop; '
-            'await async_verify_timestamp_token instead.'
+            'verify_timestamp_token cannot run inside an event loop; await async_verify_timestamp_token instead.'
         )
     return asyncio.run(async_verify_timestamp_token(token, digest, trust_roots))
 
@@ -333,18 +304,15 @@ async def async_verify_timestamp_token(
         return await _check_token(token, digest, list(trust_roots))
     except Exception as exc:  # noqa: BLE001 - any failure means "not valid"
         return TimestampCheck(
-            valid=False, trusted=False,
+            valid=False,
+            trusted=False,
             problems=(f'cannot read the token: {exc!r}',),
         )
 
 
-async def _check_token(
-    token: bytes, digest: bytes, roots: list[asn1_x509.Certificate]
-) -> TimestampCheck:
+async def _check_token(token: bytes, digest: bytes, roots: list[asn1_x509.Certificate]) -> TimestampCheck:
     if not isinstance(digest, bytes) or len(digest) != SHA256_LENGTH:
-        return TimestampCheck(False, False, problems=(
-            'the digest to check is not 32 bytes of SHA-256',
-        ))
+        return TimestampCheck(False, False, problems=('the digest to check is not 32 bytes of SHA-256',))
     content_info = cms.ContentInfo.load(bytes(token), strict=True)
     if content_info['content_type'].native != 'signed_data':
         return TimestampCheck(False, False, problems=('not a CMS SignedData',))
@@ -361,17 +329,20 @@ async def _check_token(
         problems.append('the token stamps another digest')
     # pyHanko compares the imprint with what we expect; the comparison with
     # ``digest`` is done above, so that "intact" speaks of the CMS alone.
-    status = TimestampSignatureStatus(**await validate_tst_signed_data(
-        signed_data, _context(roots), expected_tst_imprint=lambda _algo: stamped,
-    ))
+    status = TimestampSignatureStatus(
+        **await validate_tst_signed_data(
+            signed_data,
+            _context(roots),
+            expected_tst_imprint=lambda _algo: stamped,
+        )
+    )
     if not (status.intact and status.valid):
         problems.append('the TSA signature does not verify')
     valid = not problems
     if valid and not status.trusted:
         problems.append(
             'the TSA certificate is not trusted'
-            + (f' ({status.trust_problem_indic.name.lower()})'
-               if status.trust_problem_indic else '')
+            + (f' ({status.trust_problem_indic.name.lower()})' if status.trust_problem_indic else '')
         )
     return TimestampCheck(
         valid=valid,

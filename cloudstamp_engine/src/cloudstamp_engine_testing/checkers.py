@@ -26,10 +26,7 @@ class PdfsigSignature:
 def _require(tool: str) -> str:
     path = shutil.which(tool)
     if not path:
-        raise AssertionError(
-            f'{tool} is not installed; run `make setup` (poppler-utils, '
-            'libnss3-tools, openssl)'
-        )
+        raise AssertionError(f'{tool} is not installed; run `make setup` (poppler-utils, libnss3-tools, openssl)')
     return path
 
 
@@ -47,17 +44,28 @@ def pdfsig(pdf: bytes, root_cert_pem: bytes | None = None) -> list[PdfsigSignatu
             Path(tmp, 'root.pem').write_bytes(root_cert_pem)
             subprocess.run(
                 [certutil, '-N', '-d', f'sql:{nss}', '--empty-password'],
-                check=True, capture_output=True,
+                check=True,
+                capture_output=True,
             )
             subprocess.run(
-                [certutil, '-A', '-d', f'sql:{nss}', '-n', 'cloudstamp-root',
-                 '-t', 'CT,C,C', '-a', '-i', str(Path(tmp, 'root.pem'))],
-                check=True, capture_output=True,
+                [
+                    certutil,
+                    '-A',
+                    '-d',
+                    f'sql:{nss}',
+                    '-n',
+                    'cloudstamp-root',
+                    '-t',
+                    'CT,C,C',
+                    '-a',
+                    '-i',
+                    str(Path(tmp, 'root.pem')),
+                ],
+                check=True,
+                capture_output=True,
             )
             cmd += ['-nssdir', f'sql:{nss}']
-        proc = subprocess.run(
-            cmd + [str(pdf_path)], capture_output=True, text=True, timeout=60
-        )
+        proc = subprocess.run(cmd + [str(pdf_path)], capture_output=True, text=True, timeout=60)
     return _parse_pdfsig(proc.stdout)
 
 
@@ -66,17 +74,18 @@ def _parse_pdfsig(output: str) -> list[PdfsigSignature]:
     result = []
     for block in blocks:
         name = re.search(r'Signature Field Name: (.*)', block)
-        result.append(PdfsigSignature(
-            field_name=name.group(1).strip() if name else '',
-            signature_valid='Signature Validation: Signature is Valid.' in block,
-            certificate_trusted='Certificate Validation: Certificate is Trusted.' in block,
-            total_document_signed='Total document signed' in block,
-        ))
+        result.append(
+            PdfsigSignature(
+                field_name=name.group(1).strip() if name else '',
+                signature_valid='Signature Validation: Signature is Valid.' in block,
+                certificate_trusted='Certificate Validation: Certificate is Trusted.' in block,
+                total_document_signed='Total document signed' in block,
+            )
+        )
     return result
 
 
-def assert_pdfsig_accepts(pdf: bytes, root_cert_pem: bytes,
-                          expected_count: int | None = None) -> list[PdfsigSignature]:
+def assert_pdfsig_accepts(pdf: bytes, root_cert_pem: bytes, expected_count: int | None = None) -> list[PdfsigSignature]:
     """Every signature valid; the first one's certificate trusted.
 
     poppler 22.12 reports "Unknown issue with Certificate" for later
@@ -93,17 +102,27 @@ def assert_pdfsig_accepts(pdf: bytes, root_cert_pem: bytes,
     return sigs
 
 
-def openssl_verify_timestamp(token_der: bytes, data_digest_hex: str,
-                             ca_pem: bytes) -> bool:
+def openssl_verify_timestamp(token_der: bytes, data_digest_hex: str, ca_pem: bytes) -> bool:
     """``openssl ts -verify`` of a TimeStampToken against a SHA-256 digest."""
     openssl = _require('openssl')
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, 'token.der').write_bytes(token_der)
         Path(tmp, 'ca.pem').write_bytes(ca_pem)
         proc = subprocess.run(
-            [openssl, 'ts', '-verify', '-token_in', '-in',
-             str(Path(tmp, 'token.der')), '-digest', data_digest_hex,
-             '-CAfile', str(Path(tmp, 'ca.pem'))],
-            capture_output=True, text=True, timeout=60,
+            [
+                openssl,
+                'ts',
+                '-verify',
+                '-token_in',
+                '-in',
+                str(Path(tmp, 'token.der')),
+                '-digest',
+                data_digest_hex,
+                '-CAfile',
+                str(Path(tmp, 'ca.pem')),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     return proc.returncode == 0 and 'Verification: OK' in proc.stdout

@@ -38,9 +38,7 @@ from .pdf_samples import contract_pdf, encrypted_pdf, object_stream_pdf
 # Frames under it are the engine's: a finding names the innermost one.
 ENGINE_DIR = Path(cloudstamp_engine.__file__).resolve().parent
 REQUEST = SignatureRequest('fuzz@example.jp', SignatureAction.SEND)
-NOTE_REQUEST = SignatureRequest(
-    'fuzz@example.jp', SignatureAction.SEND, page_note='CloudStamp ID: CS-FUZZ'
-)
+NOTE_REQUEST = SignatureRequest('fuzz@example.jp', SignatureAction.SEND, page_note='CloudStamp ID: CS-FUZZ')
 
 
 class CaseTimeout(BaseException):
@@ -92,6 +90,7 @@ class FuzzStats:
 
 # ---------------------------------------------------------------- seeds
 
+
 def seed_documents(signer: DocumentSigner) -> list[tuple[str, bytes]]:
     """Small, valid inputs that preflight accepts and sign signs."""
     signed = signer.sign(contract_pdf(), NOTE_REQUEST)
@@ -110,25 +109,92 @@ _NUMBER = re.compile(rb'(?<![\w.#/])[-+]?(?:\d+\.?\d*|\.\d+)(?![\w.])')
 _NAME = re.compile(rb'/[A-Za-z][A-Za-z0-9]*')
 _REF = re.compile(rb'\b(\d+) (\d+) R\b')
 _KEYWORDS = (
-    b'obj', b'endobj', b'xref', b'trailer', b'startxref', b'stream',
-    b'endstream', b'%%EOF', b' R', b'null', b'true',
+    b'obj',
+    b'endobj',
+    b'xref',
+    b'trailer',
+    b'startxref',
+    b'stream',
+    b'endstream',
+    b'%%EOF',
+    b' R',
+    b'null',
+    b'true',
 )
 _DELIMITERS = (b'<<', b'>>', b'[', b']', b'(', b')', b'<', b'>', b'/')
 _NUMBERS = (
-    b'0', b'-0', b'-1', b'1', b'2147483648', b'-2147483649', b'4294967297',
-    b'9' * 30, b'1' + b'0' * 400, b'-' + b'9' * 40, b'0.5', b'-3.75',
-    b'1e308', b'1.2.3', b'--1', b'+-2', b'.', b'-.', b'-', b'+',
-    b'0.' + b'0' * 60 + b'1', b'NaN', b'Infinity', b'99999999999.9',
-    b'007', b'1 0', b'',
+    b'0',
+    b'-0',
+    b'-1',
+    b'1',
+    b'2147483648',
+    b'-2147483649',
+    b'4294967297',
+    b'9' * 30,
+    b'1' + b'0' * 400,
+    b'-' + b'9' * 40,
+    b'0.5',
+    b'-3.75',
+    b'1e308',
+    b'1.2.3',
+    b'--1',
+    b'+-2',
+    b'.',
+    b'-.',
+    b'-',
+    b'+',
+    b'0.' + b'0' * 60 + b'1',
+    b'NaN',
+    b'Infinity',
+    b'99999999999.9',
+    b'007',
+    b'1 0',
+    b'',
 )
 _KEYS = (
-    b'/Pages', b'/Kids', b'/Parent', b'/Count', b'/Type', b'/Page',
-    b'/Catalog', b'/MediaBox', b'/Contents', b'/Resources', b'/AcroForm',
-    b'/Fields', b'/Root', b'/Size', b'/Prev', b'/Length', b'/Filter',
-    b'/Encrypt', b'/ObjStm', b'/XRef', b'/Index', b'/W', b'/N', b'/First',
-    b'/Annots', b'/FT', b'/Sig', b'/V', b'/T', b'/ByteRange', b'/Perms',
-    b'/DocMDP', b'/Font', b'/Info', b'/ID', b'/Version', b'/Names',
-    b'/Widget', b'/Subtype', b'/Rect', b'/P', b'/Extends', b'/DecodeParms',
+    b'/Pages',
+    b'/Kids',
+    b'/Parent',
+    b'/Count',
+    b'/Type',
+    b'/Page',
+    b'/Catalog',
+    b'/MediaBox',
+    b'/Contents',
+    b'/Resources',
+    b'/AcroForm',
+    b'/Fields',
+    b'/Root',
+    b'/Size',
+    b'/Prev',
+    b'/Length',
+    b'/Filter',
+    b'/Encrypt',
+    b'/ObjStm',
+    b'/XRef',
+    b'/Index',
+    b'/W',
+    b'/N',
+    b'/First',
+    b'/Annots',
+    b'/FT',
+    b'/Sig',
+    b'/V',
+    b'/T',
+    b'/ByteRange',
+    b'/Perms',
+    b'/DocMDP',
+    b'/Font',
+    b'/Info',
+    b'/ID',
+    b'/Version',
+    b'/Names',
+    b'/Widget',
+    b'/Subtype',
+    b'/Rect',
+    b'/P',
+    b'/Extends',
+    b'/DecodeParms',
 )
 
 
@@ -139,10 +205,21 @@ class Mutator:
         self.rng = rng
         self.seeds = list(seeds)
         self.operators: list[Callable[[bytes], tuple[bytes, str]]] = [
-            self.flip_bytes, self.flip_bytes, self.truncate, self.cut_chunk,
-            self.numbers, self.numbers, self.numbers, self.keywords,
-            self.keywords, self.swap_keys, self.replace_key, self.delimiters,
-            self.references, self.splice, self.append_section,
+            self.flip_bytes,
+            self.flip_bytes,
+            self.truncate,
+            self.cut_chunk,
+            self.numbers,
+            self.numbers,
+            self.numbers,
+            self.keywords,
+            self.keywords,
+            self.swap_keys,
+            self.replace_key,
+            self.delimiters,
+            self.references,
+            self.splice,
+            self.append_section,
         ]
 
     def mutate(self) -> tuple[bytes, str]:
@@ -186,7 +263,7 @@ class Mutator:
             return data, None
         m = self.rng.choice(matches)
         new = replacement(m) if callable(replacement) else replacement
-        return data[:m.start()] + new + data[m.end():], m.group(0)
+        return data[: m.start()] + new + data[m.end() :], m.group(0)
 
     def numbers(self, data):
         def pick(m):
@@ -197,6 +274,7 @@ class Mutator:
                     return self.rng.choice(_NUMBERS)
                 return str(value + self.rng.choice((-1, 1, -value - 1, value))).encode()
             return self.rng.choice(_NUMBERS)
+
         new, old = self._replace_match(data, _NUMBER, pick)
         return new, f'number {old!r}'
 
@@ -213,18 +291,17 @@ class Mutator:
             new = word + b' ' + word
         elif how == 'misspell':
             i = self.rng.randrange(len(word))
-            new = word[:i] + bytes([self.rng.randrange(33, 127)]) + word[i + 1:]
+            new = word[:i] + bytes([self.rng.randrange(33, 127)]) + word[i + 1 :]
         else:
             new = self.rng.choice(_KEYWORDS)
-        return data[:at] + new + data[at + len(word):], f'{how} {word!r}'
+        return data[:at] + new + data[at + len(word) :], f'{how} {word!r}'
 
     def swap_keys(self, data):
         matches = list(_NAME.finditer(data))
         if len(matches) < 2:
             return data, 'swap: no names'
         a, b = sorted(self.rng.sample(matches, 2), key=lambda m: m.start())
-        swapped = (data[:a.start()] + b.group(0) + data[a.end():b.start()]
-                   + a.group(0) + data[b.end():])
+        swapped = data[: a.start()] + b.group(0) + data[a.end() : b.start()] + a.group(0) + data[b.end() :]
         return swapped, f'swap {a.group(0)!r} {b.group(0)!r}'
 
     def replace_key(self, data):
@@ -238,24 +315,25 @@ class Mutator:
             return data, f'delimiter {token!r} absent'
         at = self.rng.choice(positions)
         new = self.rng.choice((b'', token * 2, self.rng.choice(_DELIMITERS)))
-        return data[:at] + new + data[at + len(token):], f'delimiter {token!r}->{new!r}'
+        return data[:at] + new + data[at + len(token) :], f'delimiter {token!r}->{new!r}'
 
     def references(self, data):
         def retarget(m):
             idnum = self.rng.choice((0, 1, 2, 3, 4, 5, 7, 40, 65535, 2**31, 10**20))
             gen = self.rng.choice((b'0', b'0', b'1', b'65536', b'-1'))
             return str(idnum).encode() + b' ' + gen + b' R'
+
         new, old = self._replace_match(data, _REF, retarget)
         return new, f'reference {old!r}'
 
     def splice(self, data):
         _name, other = self.rng.choice(self.seeds)
         start = self.rng.randrange(len(other))
-        chunk = other[start:start + self.rng.choice((16, 128, 1024))]
+        chunk = other[start : start + self.rng.choice((16, 128, 1024))]
         at = self._span(data)
         if self.rng.random() < 0.5:
             return data[:at] + chunk + data[at:], f'insert {len(chunk)} at {at}'
-        return data[:at] + chunk + data[at + len(chunk):], f'overwrite {len(chunk)} at {at}'
+        return data[:at] + chunk + data[at + len(chunk) :], f'overwrite {len(chunk)} at {at}'
 
     def append_section(self, data):
         """A bogus incremental update: an object, an xref and a trailer whose
@@ -266,13 +344,21 @@ class Mutator:
         section = (
             b'\n9 0 obj\n<< /Type /Pages /Kids [9 0 R] /Count 1 >>\nendobj\n'
             b'xref\n0 1\n0000000000 65535 f \n9 1\n0000000000 00000 n \n'
-            b'trailer\n<< /Size ' + size + b' /Root ' + root + b' /Prev ' + prev
-            + b' >>\nstartxref\n' + str(len(data)).encode() + b'\n%%EOF\n'
+            b'trailer\n<< /Size '
+            + size
+            + b' /Root '
+            + root
+            + b' /Prev '
+            + prev
+            + b' >>\nstartxref\n'
+            + str(len(data)).encode()
+            + b'\n%%EOF\n'
         )
         return data + section, 'append section'
 
 
 # ------------------------------------------------------------ checking
+
 
 def _where(exc: BaseException) -> tuple[str, str]:
     frames = traceback.extract_tb(exc.__traceback__)
@@ -300,6 +386,7 @@ def deadline(seconds: float) -> Iterator[None]:
     Uses SIGALRM, so it only works in the main thread; a test that would
     otherwise hang fails instead.
     """
+
     def on_alarm(_signum, _frame):
         raise CaseTimeout()
 
@@ -312,9 +399,13 @@ def deadline(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def check(data: bytes, signer: DocumentSigner, mutation: str = '',
-          timeout: float = 20.0, request: SignatureRequest = NOTE_REQUEST
-          ) -> tuple[str, Finding | None]:
+def check(
+    data: bytes,
+    signer: DocumentSigner,
+    mutation: str = '',
+    timeout: float = 20.0,
+    request: SignatureRequest = NOTE_REQUEST,
+) -> tuple[str, Finding | None]:
     """Preflight ``data`` and sign it if accepted.
 
     Returns the outcome ('refused', 'signed', 'unsignable' or 'finding')
@@ -336,21 +427,36 @@ def check(data: bytes, signer: DocumentSigner, mutation: str = '',
                 cause = exc.__cause__ or exc
                 engine, deepest = _where(cause)
                 return 'unsignable', Finding(
-                    stage, _qualified(cause), engine, deepest, str(exc)[:200],
-                    mutation, data,
+                    stage,
+                    _qualified(cause),
+                    engine,
+                    deepest,
+                    str(exc)[:200],
+                    mutation,
+                    data,
                 )
             return 'signed', None
     except CaseTimeout as exc:
         engine, deepest = _where(exc)
         return 'finding', Finding(
-            stage, 'Hang', engine, deepest,
-            f'no answer within {timeout:g} s', mutation, data,
+            stage,
+            'Hang',
+            engine,
+            deepest,
+            f'no answer within {timeout:g} s',
+            mutation,
+            data,
         )
     except Exception as exc:  # noqa: BLE001 - this is what we look for
         engine, deepest = _where(exc)
         return 'finding', Finding(
-            stage, _qualified(exc), engine, deepest, str(exc)[:200],
-            mutation, data,
+            stage,
+            _qualified(exc),
+            engine,
+            deepest,
+            str(exc)[:200],
+            mutation,
+            data,
         )
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 import os
 
+from pyhanko.sign.fields import MDPPerm
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from pyhanko.sign.fields import MDPPerm
 from reportlab.pdfgen import canvas
 
 from cloudstamp_engine import EmbeddedTimeStamper, ServicePki
@@ -16,8 +16,7 @@ from cloudstamp_engine import EmbeddedTimeStamper, ServicePki
 pdfmetrics.registerFont(UnicodeCIDFont('HeiseiMin-W3'))
 
 
-def contract_pdf(title: str = '業務委託契約書 / Service Agreement',
-                 pages: int = 1, padding_bytes: int = 0) -> bytes:
+def contract_pdf(title: str = '業務委託契約書 / Service Agreement', pages: int = 1, padding_bytes: int = 0) -> bytes:
     """A small contract; ``padding_bytes`` of incompressible data are embedded
     as an image-like stream to reach a target file size."""
     buf = io.BytesIO()
@@ -43,9 +42,7 @@ def _with_padding(data: bytes, size: int) -> bytes:
     writer = copy_into_new_writer(PdfFileReader(io.BytesIO(data)))
     spec = embed.FileSpec(
         file_spec_string='annex.bin',
-        embedded_data=embed.EmbeddedFileObject.from_file_data(
-            writer, data=os.urandom(size), compress=False
-        ),
+        embedded_data=embed.EmbeddedFileObject.from_file_data(writer, data=os.urandom(size), compress=False),
     )
     embed.embed_file(writer, spec)
     out = io.BytesIO()
@@ -61,12 +58,14 @@ def certified_pdf(data: bytes, permission: MDPPerm, pki: ServicePki) -> bytes:
 
     writer = IncrementalPdfFileWriter(io.BytesIO(data))
     meta = signers.PdfSignatureMetadata(
-        field_name='Certification', certify=True, docmdp_permissions=permission,
+        field_name='Certification',
+        certify=True,
+        docmdp_permissions=permission,
     )
     out = signers.sign_pdf(
-        writer, meta,
-        signer=signers.SimpleSigner.load_pkcs12_data(
-            _pkcs12(pki), other_certs=[], passphrase=None),
+        writer,
+        meta,
+        signer=signers.SimpleSigner.load_pkcs12_data(_pkcs12(pki), other_certs=[], passphrase=None),
         timestamper=EmbeddedTimeStamper(pki.tsa()),
     )
     return out.getvalue()
@@ -76,15 +75,17 @@ def _pkcs12(pki: ServicePki) -> bytes:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.serialization import pkcs12
+
     return pkcs12.serialize_key_and_certificates(
-        b'test', serialization.load_pem_private_key(pki.signer_key_pem, None),
-        x509.load_pem_x509_certificate(pki.signer_cert_pem), None,
+        b'test',
+        serialization.load_pem_private_key(pki.signer_key_pem, None),
+        x509.load_pem_x509_certificate(pki.signer_cert_pem),
+        None,
         serialization.NoEncryption(),
     )
 
 
-def encrypted_pdf(user_password: str, owner_password: str,
-                  permissions: int | None = None) -> bytes:
+def encrypted_pdf(user_password: str, owner_password: str, permissions: int | None = None) -> bytes:
     """An AES-256 encrypted contract; ``permissions`` are the /P flags."""
     from pyhanko.pdf_utils.crypt import StandardSecurityHandler
     from pyhanko.pdf_utils.crypt.permissions import StandardPermissions
@@ -95,9 +96,7 @@ def encrypted_pdf(user_password: str, owner_password: str,
     kwargs = {}
     if permissions is not None:
         kwargs['perms'] = StandardPermissions(permissions)
-    writer._assign_security_handler(StandardSecurityHandler.build_from_pw(
-        owner_password, user_password, **kwargs
-    ))
+    writer._assign_security_handler(StandardSecurityHandler.build_from_pw(owner_password, user_password, **kwargs))
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -110,19 +109,26 @@ def object_stream_pdf() -> bytes:
 
     w = writer.PdfFileWriter(stream_xrefs=True)
     objstm = w.prepare_object_stream(compress=False)
-    font = w.add_object(generic.DictionaryObject({
-        generic.NameObject('/Type'): generic.NameObject('/Font'),
-        generic.NameObject('/Subtype'): generic.NameObject('/Type1'),
-        generic.NameObject('/BaseFont'): generic.NameObject('/Helvetica'),
-    }), obj_stream=objstm)
-    contents = w.add_object(generic.StreamObject(
-        stream_data=b'BT /F1 14 Tf 72 770 Td (Service Agreement) Tj ET'
-    ))
-    resources = generic.DictionaryObject({
-        generic.NameObject('/Font'): generic.DictionaryObject({
-            generic.NameObject('/F1'): font,
-        }),
-    })
+    font = w.add_object(
+        generic.DictionaryObject(
+            {
+                generic.NameObject('/Type'): generic.NameObject('/Font'),
+                generic.NameObject('/Subtype'): generic.NameObject('/Type1'),
+                generic.NameObject('/BaseFont'): generic.NameObject('/Helvetica'),
+            }
+        ),
+        obj_stream=objstm,
+    )
+    contents = w.add_object(generic.StreamObject(stream_data=b'BT /F1 14 Tf 72 770 Td (Service Agreement) Tj ET'))
+    resources = generic.DictionaryObject(
+        {
+            generic.NameObject('/Font'): generic.DictionaryObject(
+                {
+                    generic.NameObject('/F1'): font,
+                }
+            ),
+        }
+    )
     w.insert_page(writer.PageObject(contents, [0, 0, 595, 842], resources))
     out = io.BytesIO()
     w.write(out)
@@ -135,20 +141,32 @@ def inherited_media_box_pdf(media_box=(100, 100, 695, 942)) -> bytes:
     from pyhanko.pdf_utils import generic, writer
 
     w = writer.PdfFileWriter(stream_xrefs=False)
-    font = w.add_object(generic.DictionaryObject({
-        generic.NameObject('/Type'): generic.NameObject('/Font'),
-        generic.NameObject('/Subtype'): generic.NameObject('/Type1'),
-        generic.NameObject('/BaseFont'): generic.NameObject('/Helvetica'),
-    }))
+    font = w.add_object(
+        generic.DictionaryObject(
+            {
+                generic.NameObject('/Type'): generic.NameObject('/Font'),
+                generic.NameObject('/Subtype'): generic.NameObject('/Type1'),
+                generic.NameObject('/BaseFont'): generic.NameObject('/Helvetica'),
+            }
+        )
+    )
     x0, y0 = media_box[:2]
-    contents = w.add_object(generic.StreamObject(
-        stream_data=f'BT /F1 14 Tf {x0 + 72} {y0 + 700} Td (Inherited box) Tj ET'.encode()
-    ))
-    page = writer.PageObject(contents, list(media_box), generic.DictionaryObject({
-        generic.NameObject('/Font'): generic.DictionaryObject({
-            generic.NameObject('/F1'): font,
-        }),
-    }))
+    contents = w.add_object(
+        generic.StreamObject(stream_data=f'BT /F1 14 Tf {x0 + 72} {y0 + 700} Td (Inherited box) Tj ET'.encode())
+    )
+    page = writer.PageObject(
+        contents,
+        list(media_box),
+        generic.DictionaryObject(
+            {
+                generic.NameObject('/Font'): generic.DictionaryObject(
+                    {
+                        generic.NameObject('/F1'): font,
+                    }
+                ),
+            }
+        ),
+    )
     box = page.pop('/MediaBox')
     w.insert_page(page)
     w.root['/Pages'][generic.NameObject('/MediaBox')] = box

@@ -41,9 +41,15 @@ class Rfc3161HttpServer:
     malformed Content-Length 400.
     """
 
-    def __init__(self, identity: SigningIdentity, host: str = '127.0.0.1',
-                 port: int = 0, username: str = '', password: str = '',
-                 max_request_bytes: int = MAX_REQUEST_BYTES):
+    def __init__(
+        self,
+        identity: SigningIdentity,
+        host: str = '127.0.0.1',
+        port: int = 0,
+        username: str = '',
+        password: str = '',
+        max_request_bytes: int = MAX_REQUEST_BYTES,
+    ):
         self.timestamper = EmbeddedTimeStamper(identity)
         self.username = username
         self.password = password
@@ -62,15 +68,13 @@ class Rfc3161HttpServer:
         if not self.username:
             return True
         expected = basic_auth_header(self.username, self.password)
-        return hmac.compare_digest(
-            (header or '').encode(), expected.encode()
-        )
+        return hmac.compare_digest((header or '').encode(), expected.encode())
 
     def _respond(self, body: bytes) -> bytes:
         """The DER TimeStampResp; ValueError when ``body`` is no request."""
         try:
             req = tsp.TimeStampReq.load(body)
-            req.native  # parse fully now: a malformed request must fail here
+            req.native  # noqa: B018 - parse fully now: a malformed request must fail here
         except Exception as exc:  # noqa: BLE001 - asn1crypto raises many types
             raise ValueError(f'malformed TimeStampReq: {exc!r}') from exc
         with self._lock:
@@ -135,9 +139,7 @@ class Rfc3161HttpServer:
         return Handler
 
     def start(self) -> Rfc3161HttpServer:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, daemon=True
-        )
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
         return self
 
