@@ -23,7 +23,6 @@ import time
 
 from common import (
     CONF,
-    Catcher,
     RecipientBrowser,
     Sender,
     TsaProcess,
@@ -44,6 +43,7 @@ from cloudstamp_engine import (
 )
 from cloudstamp_engine.config import MB
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
+from cloudstamp_engine_testing.smtp import Catcher
 
 DB = 'cloudstamp_bench'
 RECIPIENTS = [

@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import base64
 import configparser
-import email
-import email.policy
 import os
 import queue
-import re
 import socket
-import socketserver
 import subprocess
 import sys
 import threading
@@ -29,7 +25,6 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 VAR = Path(os.environ.get('CLOUDSTAMP_VAR') or REPO / 'var')  # as scripts/lib.sh
 CONF = VAR / 'odoo.conf'
-LINK_RE = re.compile(r'/cloudstamp/r/([A-Za-z0-9_\-]+)')
 
 
 def free_port() -> int:
@@ -79,72 +74,6 @@ def wait_for_http(url: str, timeout: float = 120, alive=lambda: True) -> None:
 # ----------------------------------------------------------------------------
 # Mail
 # ----------------------------------------------------------------------------
-class Catcher(socketserver.ThreadingTCPServer):
-    """A minimal SMTP sink on 127.0.0.1 that reads DATA in large chunks.
-
-    aiosmtpd (used by the tests) reads line by line, which for the 4 MB of
-    base64 attachments of a completion mail costs more than Odoo itself; a
-    mail server in production does not, so the benchmarks do not either.
-    """
-
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, port: int = 0):
-        self.messages: list[tuple[list[str], bytes]] = []
-        super().__init__(('127.0.0.1', port), _SmtpSession)
-
-    @property
-    def port(self) -> int:
-        return self.server_address[1]
-
-    def start(self) -> Catcher:
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
-
-    def link_for(self, address: str, since: int = 0) -> str:
-        """The link token in the newest mail to ``address`` among messages[since:]."""
-        for rcpts, content in reversed(self.messages[since:]):
-            if address in rcpts:
-                message = email.message_from_bytes(content, policy=email.policy.default)
-                match = LINK_RE.search(message.get_body(('html', 'plain')).get_content())
-                if match:
-                    return match.group(1)
-        raise LookupError(f'no link mailed to {address}')
-
-
-class _SmtpSession(socketserver.StreamRequestHandler):
-    def reply(self, line: str) -> None:
-        self.wfile.write(line.encode() + b'\r\n')
-
-    def handle(self) -> None:
-        self.reply('220 bench ESMTP')
-        recipients: list[str] = []
-        while line := self.rfile.readline():
-            verb = line[:4].upper()
-            if verb == b'EHLO':
-                self.reply('250-bench\r\n250 8BITMIME')  # one write: no delayed ACK
-            elif verb == b'RCPT':
-                recipients.append(line.split(b':', 1)[1].strip(b' <>\r\n').decode())
-                self.reply('250 OK')
-            elif verb == b'DATA':
-                self.reply('354 End data with <CR><LF>.<CR><LF>')
-                data = bytearray()
-                while not data.endswith(b'\r\n.\r\n'):
-                    chunk = self.rfile.read1(1 << 20)
-                    if not chunk:
-                        return
-                    data += chunk
-                self.server.messages.append((recipients, bytes(data[:-5])))
-                recipients = []
-                self.reply('250 OK')
-            elif verb == b'QUIT':
-                self.reply('221 Bye')
-                return
-            else:  # HELO, MAIL, RSET, NOOP
-                self.reply('250 OK')
-
-
 # ----------------------------------------------------------------------------
 # The RFC 3161 TSA in its own process
 # ----------------------------------------------------------------------------

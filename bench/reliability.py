@@ -86,7 +86,6 @@ import urllib3
 from common import (
     REPO,
     VAR,
-    Catcher,
     Page,
     RecipientBrowser,
     Sender,
@@ -102,6 +101,7 @@ from cloudstamp_engine import Verdict, load_pem_certificates, verify_pdf
 from cloudstamp_engine.config import MB
 from cloudstamp_engine_testing.checkers import assert_pdfsig_accepts
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
+from cloudstamp_engine_testing.smtp import Catcher
 
 DB = 'cloudstamp_reliability'
 RESTORED = f'{DB}_restored'

@@ -17,3 +17,9 @@ def _cloudstamp_post_init(env):
         env['ir.module.module'].search(
             [('state', 'in', ('installed', 'to install', 'to upgrade'))]
         )._update_translations(['ja_JP'])
+
+
+def _cloudstamp_uninstall(env):
+    """Odoo drops the trail's table (and its triggers); the function they
+    called is ours to remove."""
+    env.cr.execute('DROP FUNCTION IF EXISTS cloudstamp_event_append_only() CASCADE')

@@ -24,5 +24,6 @@
         'views/res_users_views.xml',
     ],
     'post_init_hook': '_cloudstamp_post_init',
+    'uninstall_hook': '_cloudstamp_uninstall',
     'application': True,
 }

@@ -28,7 +28,13 @@ LINK_RE = re.compile(r'https?://[^/\s"<>]+(/cloudstamp/[a-z\-]+/([A-Za-z0-9_\-]+
 
 def probe(env: api.Environment) -> dict:
     modules = env['ir.module.module'].search([('state', '=', 'installed'), ('name', '=like', 'cloudstamp%')])
-    result = {'modules': sorted(modules.mapped('name')), 'links': [], 'mails': 0}
+    env.cr.execute("SELECT proname FROM pg_proc WHERE proname LIKE 'cloudstamp%'")
+    result = {
+        'modules': sorted(modules.mapped('name')),
+        'links': [],
+        'mails': 0,
+        'functions': [row[0] for row in env.cr.fetchall()],
+    }
     if 'cloudstamp.envelope' not in env:
         result['outcome'] = 'nothing to send'
         return result

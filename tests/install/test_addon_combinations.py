@@ -142,3 +142,18 @@ def uninstall(db: str, module: str) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_uninstalling_leaves_nothing_behind(base_db):
+    """The trail's append-only function goes with the addon."""
+    db = f'{PREFIX}_uninstalled'
+    dbtool('copy', base_db, db)
+    try:
+        odoo('-d', db, '-i', 'cloudstamp_sign', log=f'{db}.log')
+        uninstall(db, 'cloudstamp_sign')
+        result = probe(db)
+        assert result['modules'] == [], result
+        assert not result['functions'], result
+    finally:
+        if not os.environ.get('CLOUDSTAMP_KEEP_DB'):
+            dbtool('drop', db)

@@ -107,6 +107,8 @@ ENVELOPE_SENDER_ACTIONS = {
     'action_cancel',
     'action_revise',
     'action_verify_trail',
+    # Opens the list of this document's revisions (read access checked).
+    'action_view_revisions',
 }
 CHATTER = {
     # Chatter and activities on an envelope, under mail's own access checks.

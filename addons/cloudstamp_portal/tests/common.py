@@ -1,23 +1,17 @@
 """A real SMTP catcher on 127.0.0.1 and helpers to walk the recipient pages."""
 
 import base64
-import email
-import email.policy
 import re
-import socket
-import threading
 from types import SimpleNamespace
 from unittest.mock import patch
-
-from aiosmtpd.controller import Controller
 
 from odoo.tests import HttpCase
 
 from odoo.addons.base.models import ir_mail_server
 
+from cloudstamp_engine_testing import smtp
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
 
-LINK_RE = re.compile(r'(https?://[^\s"<>]+/cloudstamp/r/[A-Za-z0-9_\-]+)')
 # Every frontend page carries the session's CSRF token in its odoo script.
 CSRF_RE = re.compile(r'csrf_token: "([^"]+)"')
 HIDDEN_RE = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
@@ -30,31 +24,14 @@ def form_fields(html):
     return dict(HIDDEN_RE.findall(html), csrf_token=csrf.group(1) if csrf else '')
 
 
-class _Catcher:
-    def __init__(self):
-        self.messages = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self.lock:
-            self.messages.append((list(envelope.rcpt_tos), message))
-        return '250 OK'
-
-
 class CloudStampFlowCase(HttpCase):
     """Envelopes sent through real HTTP, with mail delivered over real SMTP."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.catcher = _Catcher()
-        with socket.socket() as probe:  # a free port: aiosmtpd cannot take 0
-            probe.bind(('127.0.0.1', 0))
-            port = probe.getsockname()[1]
-        cls.smtpd = Controller(cls.catcher, hostname='127.0.0.1', port=port)
-        cls.smtpd.start()
-        cls.addClassCleanup(cls.smtpd.stop)
+        cls.catcher = smtp.Catcher().start()
+        cls.addClassCleanup(cls.catcher.shutdown)
         # Odoo skips SMTP while a test runs; these tests deliver for real.
         smtp_allowed = patch.object(
             ir_mail_server, 'modules', SimpleNamespace(module=SimpleNamespace(current_test=False))
@@ -65,7 +42,7 @@ class CloudStampFlowCase(HttpCase):
             {
                 'name': 'catcher',
                 'smtp_host': '127.0.0.1',
-                'smtp_port': port,
+                'smtp_port': cls.catcher.port,
                 'smtp_encryption': 'none',
             }
         )
@@ -83,11 +60,15 @@ class CloudStampFlowCase(HttpCase):
         self.delivered = len(self.catcher.messages)
 
     # -- mail -----------------------------------------------------------
+    def received(self):
+        """(envelope recipients, message) the catcher got since the last delivery."""
+        return [(rcpts, smtp.parse(content)) for rcpts, content in self.catcher.messages[self.delivered :]]
+
     def deliver(self):
         """Send the mail queue over SMTP to the catcher; return what the
         catcher received since the last call, mails sent at once included."""
         self.env['mail.mail'].sudo().process_email_queue()
-        messages = self.catcher.messages[self.delivered :]
+        messages = self.received()
         self.delivered = len(self.catcher.messages)
         return messages
 
@@ -96,15 +77,12 @@ class CloudStampFlowCase(HttpCase):
         self.assertTrue(found, f'no mail to {address}; got {[r for r, _m in messages]}')
         return found[-1]
 
-    @staticmethod
-    def body(message):
-        part = message.get_body(preferencelist=('html', 'plain'))
-        return part.get_content()
+    body = staticmethod(smtp.body)
 
     def link_in(self, message):
-        match = LINK_RE.search(self.body(message))
-        self.assertTrue(match, 'no CloudStamp link in the mail')
-        return match.group(1).split('/cloudstamp/r/')[1]
+        token = smtp.link_token(message)
+        self.assertTrue(token, 'no CloudStamp link in the mail')
+        return token
 
     def new_link(self, address):
         """Deliver the queue; the link in its mail to ``address``."""

@@ -119,8 +119,7 @@ class CloudStampEnvelope(models.Model):
     )
     agreement_certificate_file = fields.Binary('Certificate of Agreement', attachment=True, readonly=True, copy=False)
     agreement_certificate_filename = fields.Char(compute='_compute_agreement_certificate_filename')
-    file_count = fields.Integer(compute='_compute_counts')
-    recipient_count = fields.Integer(compute='_compute_counts')
+    revision_count = fields.Integer(compute='_compute_revision_count')
 
     _sql_constraints = [
         ('document_ref_unique', 'unique(document_ref)', 'The document ID must be unique.'),
@@ -166,11 +165,10 @@ class CloudStampEnvelope(models.Model):
         for envelope in self:
             envelope.agreement_certificate_filename = f'{envelope.document_ref}_certificate.pdf'
 
-    @api.depends('file_ids', 'recipient_ids')
-    def _compute_counts(self):
+    @api.depends('revision_ids')
+    def _compute_revision_count(self):
         for envelope in self:
-            envelope.file_count = len(envelope.file_ids)
-            envelope.recipient_count = len(envelope.recipient_ids)
+            envelope.revision_count = len(envelope.revision_ids)
 
     def _check_send_size(self):
         service = self.env['cloudstamp.signing.service']
@@ -276,6 +274,14 @@ class CloudStampEnvelope(models.Model):
             }
         )
         return {'type': 'ir.actions.act_window', 'res_model': self._name, 'res_id': revised.id, 'view_mode': 'form'}
+
+    def action_view_revisions(self):
+        """The drafts revised from this document (the smart button)."""
+        self.ensure_one()
+        self.check_access('read')
+        action = self.env['ir.actions.act_window']._for_xml_id('cloudstamp_sign.cloudstamp_envelope_action')
+        action.update(domain=[('revised_from_id', '=', self.id)], context={})
+        return action
 
     def action_verify_trail(self):
         self.ensure_one()
