@@ -567,27 +567,20 @@ class CloudStampEnvelope(models.Model):
 
     @api.model
     def _cron_remind(self):
+        """Mail a new link to each recipient who has not acted for their
+        company's reminder delay since their last link."""
         now = fields.Datetime.now()
-        due = (
-            self.sudo()
-            .search([('state', '=', 'sent')])
-            .filtered(
-                lambda e: (
-                    e.current_recipient_id._may_be_reminded()
-                    and e._last_notice_time() < now - timedelta(days=e.company_id.cloudstamp_remind_after_days)
-                )
+        for company in self.env['res.company'].sudo().search([]):
+            due = self.sudo().search(
+                [
+                    ('state', '=', 'sent'),
+                    ('company_id', '=', company.id),
+                    (
+                        'current_recipient_id.notified_at',
+                        '<',
+                        now - timedelta(days=company.cloudstamp_remind_after_days),
+                    ),
+                ]
             )
-        )
-        due._each_isolated('remind', lambda e: e._remind(e._sender_actor()))
-
-    def _last_notice_time(self):
-        notices = (
-            self.env['cloudstamp.event']
-            .sudo()
-            .search(
-                [('envelope_id', '=', self.id), ('event_type', 'in', ('notified', 'reminded'))],
-                order='sequence desc',
-                limit=1,
-            )
-        )
-        return notices.event_time or self.sent_date
+            due = due.filtered(lambda e: e.current_recipient_id._may_be_reminded())
+            due._each_isolated('remind', lambda e: e._remind(e._sender_actor()))

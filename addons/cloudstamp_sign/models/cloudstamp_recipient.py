@@ -64,6 +64,7 @@ class CloudStampRecipient(models.Model):
     )
     forwarded_from_id = fields.Many2one('cloudstamp.recipient', readonly=True, copy=False)
     forward_depth = fields.Integer(readonly=True, copy=False)
+    notified_at = fields.Datetime('Last Link Mailed', readonly=True, copy=False)
     agreed_at = fields.Datetime(readonly=True, copy=False)
     forwarded_at = fields.Datetime(readonly=True, copy=False)
     last_ip = fields.Char('IP Address', readonly=True, copy=False)
@@ -78,6 +79,7 @@ class CloudStampRecipient(models.Model):
             'state',
             'forwarded_from_id',
             'forward_depth',
+            'notified_at',
             'agreed_at',
             'forwarded_at',
             'last_ip',
@@ -270,8 +272,9 @@ class CloudStampRecipient(models.Model):
         """Mail this recipient a new link (the old one dies)."""
         self.ensure_one()
         link_values, mail_values = self._new_link()
-        if self.state == 'waiting':
-            self.sudo().state = 'notified'
+        self.sudo().write(
+            {'notified_at': fields.Datetime.now(), **({'state': 'notified'} if self.state == 'waiting' else {})}
+        )
         template = self.env.ref(template_xmlid).sudo()
         mail_id = template.with_context(personal_message=message, **link_values).send_mail(
             self.id, email_layout_xmlid='mail.mail_notification_light', email_values=mail_values

@@ -21,6 +21,10 @@ from cloudstamp_engine import (
 )
 from cloudstamp_engine.config import MB
 
+# Database-wide technical limits, until an administrator sets them.
+DEFAULT_MAX_FILE_MB = 4
+DEFAULT_MAX_SEND_MB = 8
+
 _logger = logging.getLogger(__name__)
 
 # Parsed keys per (database, company, key records, TSA settings): parsing and
@@ -47,8 +51,8 @@ class CloudStampSigningService(models.AbstractModel):
     def _preflight_limits(self):
         params = self.env['ir.config_parameter'].sudo()
         return PreflightLimits(
-            max_file_bytes=int(float(params.get_param('cloudstamp.max_file_mb', 4)) * MB),
-            max_send_bytes=int(float(params.get_param('cloudstamp.max_send_mb', 8)) * MB),
+            max_file_bytes=int(float(params.get_param('cloudstamp.max_file_mb', DEFAULT_MAX_FILE_MB)) * MB),
+            max_send_bytes=int(float(params.get_param('cloudstamp.max_send_mb', DEFAULT_MAX_SEND_MB)) * MB),
         )
 
     @api.model

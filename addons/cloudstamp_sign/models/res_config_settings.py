@@ -3,16 +3,17 @@ import base64
 from odoo import fields, models
 
 from ..tools import master_key
+from .cloudstamp_signing_service import DEFAULT_MAX_FILE_MB, DEFAULT_MAX_SEND_MB
 
 
 class ResConfigSettings(models.TransientModel):
     _inherit = 'res.config.settings'
 
     cloudstamp_max_file_mb = fields.Float(
-        'Maximum size per file (MB)', default=4, config_parameter='cloudstamp.max_file_mb'
+        'Maximum size per file (MB)', default=DEFAULT_MAX_FILE_MB, config_parameter='cloudstamp.max_file_mb'
     )
     cloudstamp_max_send_mb = fields.Float(
-        'Maximum size per send (MB)', default=8, config_parameter='cloudstamp.max_send_mb'
+        'Maximum size per send (MB)', default=DEFAULT_MAX_SEND_MB, config_parameter='cloudstamp.max_send_mb'
     )
     # Business defaults belong to each company; technical limits to the database.
     cloudstamp_expiry_days = fields.Integer(

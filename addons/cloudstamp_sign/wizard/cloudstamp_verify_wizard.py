@@ -5,6 +5,8 @@ from markupsafe import Markup, escape
 from odoo import fields, models
 from odoo.exceptions import UserError
 
+from cloudstamp_engine.config import MB
+
 # The verifier analyses every revision of a file: a cap keeps one upload
 # from occupying a server process for long.
 VERIFY_MAX_MB = 32
@@ -27,7 +29,7 @@ class CloudStampVerifyWizard(models.TransientModel):
     def action_verify(self):
         self.ensure_one()
         data = base64.b64decode(self.pdf_file or b'')
-        if len(data) > VERIFY_MAX_MB * 1024 * 1024:
+        if len(data) > VERIFY_MAX_MB * MB:
             raise UserError(self.env._('This file is larger than %s MB, the limit for verification.', VERIFY_MAX_MB))
         report = self.env['cloudstamp.signing.service']._verify_pdf(data)
         self.write(

@@ -35,7 +35,7 @@ from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.signers.cms_embedder import PdfCMSEmbedder
 from pyhanko.sign.validation.pdf_embedded import read_certification_data
 
-from .config import PreflightLimits
+from .config import MB, PreflightLimits
 from .errors import PreflightRefusal, RefusalCode
 from .revision import add_page_note, count_signature_fields, open_update
 
@@ -56,9 +56,7 @@ _TRIAL_FIELD = 'CloudStamp-Preflight-Trial'
 _DECODE_LIMITS = DecodeLimits(
     per_purpose={
         **DEFAULT_PURPOSE_LIMITS,
-        DecodePurpose.XREF_STREAM: StreamDecodeLimits(
-            max_ratio=1100, ratio_floor=64 * 1024, max_output_size=64 * 1024 * 1024
-        ),
+        DecodePurpose.XREF_STREAM: StreamDecodeLimits(max_ratio=1100, ratio_floor=64 * 1024, max_output_size=64 * MB),
     }
 )
 
