@@ -570,7 +570,8 @@ class CloudStampEnvelope(models.Model):
         """Mail a new link to each recipient who has not acted for their
         company's reminder delay since their last link."""
         now = fields.Datetime.now()
-        for company in self.env['res.company'].sudo().search([]):
+        waiting = self.sudo()._read_group([('state', '=', 'sent')], ['company_id'])
+        for (company,) in waiting:
             due = self.sudo().search(
                 [
                     ('state', '=', 'sent'),
