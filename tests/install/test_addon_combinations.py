@@ -14,6 +14,7 @@ Plain pytest (it starts Odoo itself): ``python -m pytest -p no:odoo tests/instal
 from __future__ import annotations
 
 import ast
+import contextlib
 import itertools
 import json
 import os
@@ -101,34 +102,14 @@ def check_no_dead_link(result: dict) -> None:
         assert link['recipient_matches'], f'the link does not open the recipient it was mailed to: {link}'
 
 
-@pytest.mark.parametrize('combo', combinations(), ids='+'.join)
-def test_no_installable_combination_mails_a_dead_link(base_db, combo):
-    db = f'{PREFIX}_{"_".join(name.removeprefix("cloudstamp_") for name in combo)}'
+@contextlib.contextmanager
+def installed(base_db: str, name: str, modules: str):
+    """A copy of ``base_db`` named ``name``, with ``modules`` installed; dropped after."""
+    db = f'{PREFIX}_{name}'
     dbtool('copy', base_db, db)
     try:
-        odoo('-d', db, '-i', ','.join(combo), log=f'{db}.log')
-        result = probe(db)
-        assert set(combo) <= set(result['modules'])
-        check_no_dead_link(result)
-        # The recipient pages come with the signing addon, whichever was asked for.
-        if 'cloudstamp_sign' in result['modules']:
-            assert 'cloudstamp_portal' in result['modules'], result
-            assert result['outcome'] == 'sent', result
-    finally:
-        if not os.environ.get('CLOUDSTAMP_KEEP_DB'):
-            dbtool('drop', db)
-
-
-def test_without_the_recipient_pages_sending_is_refused(base_db):
-    db = f'{PREFIX}_pages_removed'
-    dbtool('copy', base_db, db)
-    try:
-        odoo('-d', db, '-i', 'cloudstamp_sign', log=f'{db}.log')
-        uninstall(db, 'cloudstamp_portal')
-        result = probe(db)
-        assert 'cloudstamp_portal' not in result['modules'], result
-        assert result['outcome'] == 'refused' and result['mails'] == 0, result
-        assert 'cloudstamp_portal' in result['message'], result
+        odoo('-d', db, '-i', modules, log=f'{db}.log')
+        yield db
     finally:
         if not os.environ.get('CLOUDSTAMP_KEEP_DB'):
             dbtool('drop', db)
@@ -144,16 +125,32 @@ def uninstall(db: str, module: str) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
 
 
+@pytest.mark.parametrize('combo', combinations(), ids='+'.join)
+def test_no_installable_combination_mails_a_dead_link(base_db, combo):
+    name = '_'.join(addon.removeprefix('cloudstamp_') for addon in combo)
+    with installed(base_db, name, ','.join(combo)) as db:
+        result = probe(db)
+    assert set(combo) <= set(result['modules'])
+    check_no_dead_link(result)
+    # The recipient pages come with the signing addon, whichever was asked for.
+    if 'cloudstamp_sign' in result['modules']:
+        assert 'cloudstamp_portal' in result['modules'], result
+        assert result['outcome'] == 'sent', result
+
+
+def test_without_the_recipient_pages_sending_is_refused(base_db):
+    with installed(base_db, 'pages_removed', 'cloudstamp_sign') as db:
+        uninstall(db, 'cloudstamp_portal')
+        result = probe(db)
+    assert 'cloudstamp_portal' not in result['modules'], result
+    assert result['outcome'] == 'refused' and result['mails'] == 0, result
+    assert 'cloudstamp_portal' in result['message'], result
+
+
 def test_uninstalling_leaves_nothing_behind(base_db):
     """The trail's append-only function goes with the addon."""
-    db = f'{PREFIX}_uninstalled'
-    dbtool('copy', base_db, db)
-    try:
-        odoo('-d', db, '-i', 'cloudstamp_sign', log=f'{db}.log')
+    with installed(base_db, 'uninstalled', 'cloudstamp_sign') as db:
         uninstall(db, 'cloudstamp_sign')
         result = probe(db)
-        assert result['modules'] == [], result
-        assert not result['functions'], result
-    finally:
-        if not os.environ.get('CLOUDSTAMP_KEEP_DB'):
-            dbtool('drop', db)
+    assert result['modules'] == [], result
+    assert not result['functions'], result

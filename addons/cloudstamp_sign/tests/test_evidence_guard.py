@@ -11,6 +11,7 @@ from odoo.tests import Form, tagged
 
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
 
+from ..tools import field_attachments
 from .common import CloudStampCase, make_envelope, new_sender, ready_to_agree
 
 REFUSED = AccessError
@@ -158,17 +159,7 @@ class TestEvidenceGuard(CloudStampCase):
     def test_evidence_files_cannot_be_reached_through_attachments(self):
         envelope = self.sent_envelope(self.u1)
         document = envelope.file_ids
-        signed = (
-            self.env['ir.attachment']
-            .sudo()
-            .search(
-                [
-                    ('res_model', '=', 'cloudstamp.envelope.file'),
-                    ('res_id', '=', document.id),
-                    ('res_field', '=', 'signed_file'),
-                ]
-            )
-        )
+        signed = field_attachments(document, 'signed_file')
         self.assertTrue(signed)
         fake = base64.b64encode(contract_pdf('偽物'))
         for user in (self.u1, self.admin):
@@ -229,17 +220,7 @@ class TestEvidenceGuard(CloudStampCase):
             self.assertIn(document.name, envelope._verify_trail())
         document.invalidate_recordset()
         # a file swapped on disk is found, and the next event does not absorb it
-        attachment = (
-            self.env['ir.attachment']
-            .sudo()
-            .search(
-                [
-                    ('res_model', '=', 'cloudstamp.envelope.file'),
-                    ('res_id', '=', document.id),
-                    ('res_field', '=', 'signed_file'),
-                ]
-            )
-        )
+        attachment = field_attachments(document, 'signed_file')
         attachment.write({'raw': contract_pdf('差し替え / Swapped')})
         events = len(envelope.event_ids)
         with self.assertRaisesRegex(UserError, 'changed outside CloudStamp'), self.env.cr.savepoint():
