@@ -3,7 +3,8 @@
 # addons installed, then
 #   1. Odoo's own tests for the code our dependency pins touch,
 #   2. the signing engine's tests (plain pytest, no Odoo),
-#   3. the addons' tests through pytest-odoo, HTTP included,
+#   3. the addons' tests through pytest-odoo, HTTP included, and the tests
+#      across addons (cloudstamp_archive) again under Odoo's own runner,
 #   4. every combination of the addons installed on its own (tests/install),
 #   5. the small run of the reliability benchmark.
 set -euo pipefail
@@ -55,6 +56,16 @@ rc=$?
 set -e
 # 5 = nothing collected: never a pass.
 [ "$rc" = 0 ] || exit "$rc"
+
+# The tests across addons, under Odoo's own runner too (as OCA's CI runs them).
+say "Tests across addons under Odoo's own test runner (/cloudstamp_archive)"
+port="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+odoo_bin -c "$ODOO_CONF" -d "$DB" --test-tags /cloudstamp_archive --stop-after-init --http-port="$port" \
+    --log-level=test --logfile="$LOGS/odoo-runner.log" || true
+summary="$(grep -Eo '[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$LOGS/odoo-runner.log" | tail -n1)"
+echo "    Odoo's runner: ${summary:-no summary}"
+[[ "$summary" =~ ^0\ failed,\ 0\ error\(s\)\ of\ ([0-9]+) ]] && (( BASH_REMATCH[1] > 0 )) \
+  || { grep -E 'FAIL|ERROR' "$LOGS/odoo-runner.log" | head -n 40; fail "tests under Odoo's runner failed (log: $LOGS/odoo-runner.log)"; }
 
 # Each addon alone and in every combination, each in its own database:
 # no installable combination may mail a dead link.

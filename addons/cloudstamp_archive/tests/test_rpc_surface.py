@@ -248,7 +248,8 @@ class TestRpcSurface(HttpCase):
         }
         cls.passwords = {role: user.login for role, user in cls.users.items()}
         cls.passwords['admin'] = 'admin'
-        cls.users['admin'].email = 'admin@cloudstamp.example'
+        # English answers: refusals are recognised by Odoo's English wording.
+        cls.users['admin'].write({'email': 'admin@cloudstamp.example', 'lang': 'en_US'})
         owner_env = env(user=cls.users['owner'])
         cls.envelope = owner_env['cloudstamp.envelope'].create(
             {
@@ -543,7 +544,7 @@ class TestRpcSurface(HttpCase):
     def answered(method, result):
         if method == 'load' and isinstance(result, dict) and not result.get('ids'):
             # Odoo's import reports a refusal in its answer instead of raising
-            messages = ' '.join(m.get('message', '') for m in result.get('messages', []))
-            if 'not allowed' in messages:
+            # (nothing imported, an error reported), in whatever language.
+            if any(message.get('type') == 'error' for message in result.get('messages', [])):
                 return 'refused', ''
         return 'answered', json.dumps(result, ensure_ascii=False, default=str)

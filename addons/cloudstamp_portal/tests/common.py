@@ -5,6 +5,7 @@ import re
 from types import SimpleNamespace
 from unittest.mock import patch
 
+from odoo import Command
 from odoo.tests import HttpCase
 
 from odoo.addons.base.models import ir_mail_server
@@ -91,10 +92,8 @@ class CloudStampFlowCase(HttpCase):
     # -- envelopes --------------------------------------------------------
     def make_envelope(self, recipients, documents=1, **values):
         files = [
-            (
-                0,
-                0,
-                {'name': f'契約書{i + 1}.pdf', 'original_file': base64.b64encode(contract_pdf(f'契約書 No.{i + 1}'))},
+            Command.create(
+                {'name': f'契約書{i + 1}.pdf', 'original_file': base64.b64encode(contract_pdf(f'契約書 No.{i + 1}'))}
             )
             for i in range(documents)
         ]
@@ -105,7 +104,7 @@ class CloudStampFlowCase(HttpCase):
                 {
                     'name': values.pop('name', '業務委託契約書'),
                     'file_ids': files,
-                    'recipient_ids': [(0, 0, dict(r, sequence=(i + 1) * 10)) for i, r in enumerate(recipients)],
+                    'recipient_ids': [Command.create(dict(r, sequence=(i + 1) * 10)) for i, r in enumerate(recipients)],
                     **values,
                 }
             )

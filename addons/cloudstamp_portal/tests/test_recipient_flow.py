@@ -1,7 +1,7 @@
 import base64
 from datetime import timedelta
 
-from odoo import fields
+from odoo import Command, fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
@@ -34,7 +34,9 @@ class TestRecipientFlow(CloudStampFlowCase):
 
     def _full_flow(self):
         envelope = self.make_envelope(
-            [A, B, C], documents=2, cc_partner_ids=[(0, 0, {'name': 'Legal', 'email': 'legal@cloudstamp.example'})]
+            [A, B, C],
+            documents=2,
+            cc_partner_ids=[Command.create({'name': 'Legal', 'email': 'legal@cloudstamp.example'})],
         )
         envelope.action_send()
         self.assertEqual(envelope.state, 'sent')

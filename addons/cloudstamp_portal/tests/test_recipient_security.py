@@ -9,6 +9,7 @@ from unittest.mock import patch
 
 from pypdf import PdfReader
 
+from odoo import Command
 from odoo.tests import tagged
 from odoo.tools import config
 
@@ -282,7 +283,7 @@ class TestRecipientSecurity(CloudStampFlowCase):
     def test_the_completion_mail_hides_the_parties_from_each_other(self):
         envelope = self.make_envelope(
             [PLAIN, dict(PLAIN, name='Carol', email='carol@other.example')],
-            cc_partner_ids=[(0, 0, {'name': 'Legal', 'email': 'legal@cloudstamp.example'})],
+            cc_partner_ids=[Command.create({'name': 'Legal', 'email': 'legal@cloudstamp.example'})],
         )
         envelope.action_send()
         for address in (PLAIN['email'], 'carol@other.example'):

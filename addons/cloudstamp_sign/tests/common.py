@@ -1,5 +1,6 @@
 import base64
 
+from odoo import Command
 from odoo.tests import TransactionCase, new_test_user
 
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
@@ -11,8 +12,8 @@ def make_envelope(env, recipients=(RECIPIENT,), **values):
     return env['cloudstamp.envelope'].create(
         {
             'name': values.pop('name', '秘密保持契約書'),
-            'file_ids': [(0, 0, {'name': 'nda.pdf', 'original_file': base64.b64encode(contract_pdf())})],
-            'recipient_ids': [(0, 0, dict(r)) for r in recipients],
+            'file_ids': [Command.create({'name': 'nda.pdf', 'original_file': base64.b64encode(contract_pdf())})],
+            'recipient_ids': [Command.create(dict(r)) for r in recipients],
             **values,
         }
     )

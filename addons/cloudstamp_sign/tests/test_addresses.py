@@ -1,6 +1,7 @@
 """One address per person, normalised, wherever it is entered; forwarding
 is bounded (security review finding 8, issue 7 §2)."""
 
+from odoo import Command
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
@@ -66,7 +67,7 @@ class TestAddresses(CloudStampCase):
 
     def test_cc_contacts_need_one_valid_address_to_send(self):
         partner = self.env['res.partner'].create({'name': 'Legal', 'email': 'a@x.example, b@y.example'})
-        envelope = make_envelope(self.env, cc_partner_ids=[(4, partner.id)])
+        envelope = make_envelope(self.env, cc_partner_ids=[Command.link(partner.id)])
         with self.assertRaisesRegex(UserError, 'Legal'):
             envelope.action_send()
         self.assertEqual(envelope.state, 'draft')

@@ -10,7 +10,7 @@ from unittest.mock import patch
 import psycopg2
 from freezegun import freeze_time
 
-from odoo import SUPERUSER_ID, api, fields
+from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.exceptions import AccessError, UserError
 from odoo.sql_db import db_connect
 from odoo.tests import tagged
@@ -267,5 +267,8 @@ class TestUploads(CloudStampCase):
         half = base64.b64encode(contract_pdf(padding_bytes=12 * 1024))  # each alone is fine
         with self.assertRaisesRegex(UserError, 'limit per send'):
             self.env['cloudstamp.envelope'].create(
-                {'name': 'x', 'file_ids': [(0, 0, {'name': f'{i}.pdf', 'original_file': half}) for i in range(2)]}
+                {
+                    'name': 'x',
+                    'file_ids': [Command.create({'name': f'{i}.pdf', 'original_file': half}) for i in range(2)],
+                }
             )
