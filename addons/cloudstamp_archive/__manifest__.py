@@ -1,12 +1,22 @@
 {
     'name': 'CloudStamp: Contract Archive',
-    'summary': 'Store, search and renew agreed contracts',
+    'summary': 'Keep every agreed contract: search it, watch its renewal',
     'version': '18.0.1.0.0',
     'category': 'Productivity/CloudStamp',
     'author': 'CloudStamp',
     'license': 'LGPL-3',
     'depends': ['cloudstamp_sign'],
     'data': [
+        'security/res_groups.xml',
         'security/ir.model.access.csv',
+        'security/ir_rules.xml',
+        'data/cloudstamp_contract_type_data.xml',
+        'data/mail_message_subtype_data.xml',
+        'data/ir_cron_data.xml',
+        'views/cloudstamp_contract_views.xml',
+        'views/cloudstamp_contract_type_views.xml',
+        'views/cloudstamp_envelope_views.xml',
+        'views/res_partner_views.xml',
+        'views/res_config_settings_views.xml',
     ],
 }

@@ -78,11 +78,17 @@ FRAMEWORK_HARMLESS = {
     'message_change_thread': 'needs a record, not an id: cannot be called over RPC',
     'message_parse': 'needs a Python email object: cannot be called over RPC',
     'message_route': 'needs a Python email object: cannot be called over RPC',
-    # No CloudStamp field is translatable (asserted below): nothing to read or change.
+    # Harmless on models without translatable fields (see is_harmless).
     'get_field_translations': 'see above',
     'update_field_translations': 'see above',
     'web_update_field_translations': 'see above',
     'web_override_translations': 'see above',
+}
+TRANSLATION_METHODS = {
+    'get_field_translations',
+    'update_field_translations',
+    'web_update_field_translations',
+    'web_override_translations',
 }
 SEARCHES = {
     # Filtered by the record rules: a stranger finds none of the owner's
@@ -109,6 +115,8 @@ ENVELOPE_SENDER_ACTIONS = {
     'action_verify_trail',
     # Opens the list of this document's revisions (read access checked).
     'action_view_revisions',
+    # Opens the contract filed from this document (read access checked).
+    'action_view_contract',
 }
 CHATTER = {
     # Chatter and activities on an envelope, under mail's own access checks.
@@ -149,6 +157,35 @@ DECISIONS = {
         **dict.fromkeys(READS | {'write', 'copy', 'action_verify'}, frozenset({'owner'})),
     },
     'cloudstamp.access.failure': dict.fromkeys(SEARCHES | READS, ADMIN),
+    # The archive. Senders see and complete the contracts of their own sends;
+    # only administrators delete, and only after the retention period.
+    'cloudstamp.contract': {
+        **dict.fromkeys(SEARCHES | ACTIVITIES, SENDERS),
+        **dict.fromkeys(
+            READS
+            | CHATTER
+            | {'write', 'web_save', 'action_open_envelope', 'toggle_active', 'action_archive', 'action_unarchive'},
+            OWNER_ADMIN,
+        ),
+        'unlink': ADMIN,
+    },
+    # Types and tags: read by every CloudStamp user; changed, and the type
+    # names translated, by administrators.
+    'cloudstamp.contract.type': {
+        # action_unarchive on an active type changes nothing (an archived one
+        # needs write rights).
+        **dict.fromkeys(SEARCHES | READS | {'get_field_translations', 'action_unarchive'}, SENDERS),
+        **dict.fromkeys(
+            DRAFTING
+            | {'write', 'copy', 'unlink', 'toggle_active', 'action_archive'}
+            | TRANSLATION_METHODS - {'get_field_translations'},
+            ADMIN,
+        ),
+    },
+    'cloudstamp.contract.tag': {
+        **dict.fromkeys(SEARCHES | READS, SENDERS),
+        **dict.fromkeys(DRAFTING | {'write', 'copy', 'unlink'}, ADMIN),
+    },
     # Key material, the signing service, the renderer and the guard: nobody.
     'cloudstamp.pki.certificate': {},
     'cloudstamp.signing.service': {},
@@ -163,6 +200,8 @@ DECISIONS = {
     'ir.attachment': {},
     # Only adds the default terms' translations; Odoo's rights decide who creates companies.
     'res.company': {'create': ADMIN},
+    # The action opening a partner's contracts, for those who may read contracts.
+    'res.partner': {'action_view_cloudstamp_contracts': SENDERS},
 }
 
 
@@ -199,6 +238,10 @@ def is_harmless(model, method):
         return True  # no table, no records: Odoo's data API has nothing to work on
     if method in ('toggle_active', 'action_archive', 'action_unarchive') and not model._active_name:
         return True  # Odoo refuses: the model has no active field
+    if method in TRANSLATION_METHODS and any(field.translate for field in model._fields.values()):
+        return False  # such a model decides who translates it, in DECISIONS
+    if method.startswith('search_panel_select') and group_field(model) == 'id':
+        return True  # Odoo refuses before reading: nothing to group a search panel by
     if method == 'name_create' and not model._rec_name:
         return True  # Odoo creates nothing: the model has no name field
     return method in FRAMEWORK_HARMLESS
@@ -277,6 +320,14 @@ class TestRpcSurface(HttpCase):
             {'module': module, 'name': name, 'model': 'mail.template', 'res_id': cls.template.id}
         )
         cls.wizard = owner_env['cloudstamp.verify.wizard'].create({'pdf_file': base64.b64encode(contract_pdf())})
+        # The workflow files contracts; here one for the owner's document.
+        cls.contract = (
+            env['cloudstamp.contract']
+            .sudo()
+            .create(
+                {'name': '秘密保持契約書', 'envelope_id': cls.envelope.id, 'company_id': cls.envelope.company_id.id}
+            )
+        )
         failures = env['cloudstamp.access.failure']
         failures._record('203.0.113.1', 'token')
         signed = (
@@ -304,6 +355,10 @@ class TestRpcSurface(HttpCase):
             'res.config.settings': env(user=cls.users['admin'])['res.config.settings'].create({}),
             'ir.attachment': signed,
             'res.company': env.company,
+            'res.partner': env.ref('base.res_partner_12', raise_if_not_found=False) or env.company.partner_id,
+            'cloudstamp.contract': cls.contract,
+            'cloudstamp.contract.type': env.ref('cloudstamp_archive.contract_type_nda'),
+            'cloudstamp.contract.tag': env['cloudstamp.contract.tag'].create({'name': 'RPC'}),
         }
         event = cls.targets['cloudstamp.event']
         # What must never appear in an answer to someone who may not see it.
@@ -345,11 +400,12 @@ class TestRpcSurface(HttpCase):
             if ours:
                 self.assertIn(name, DECISIONS, f'{name} has CloudStamp public methods {sorted(ours)}')
 
-    def test_no_cloudstamp_field_is_translatable(self):
-        """What makes Odoo's translation methods harmless here."""
-        for name in DECISIONS:
-            if name.startswith('cloudstamp.'):
-                self.assertFalse([f for f in self.env[name]._fields.values() if f.translate], name)
+    def test_translatable_models_decide_who_translates(self):
+        """Translation methods are harmless only where nothing is translatable."""
+        for name, decisions in DECISIONS.items():
+            if name.startswith('cloudstamp.') and any(f.translate for f in self.env[name]._fields.values()):
+                self.assertLessEqual({'update_field_translations', 'web_update_field_translations'}, set(decisions))
+                self.assertEqual(decisions['update_field_translations'], ADMIN, name)
 
     def test_recipient_actions_and_signing_are_private(self):
         for model, names in (
@@ -462,6 +518,10 @@ class TestRpcSurface(HttpCase):
             'activity_reschedule': ([[todo]], {}),
             'activity_search': ([[todo]], {}),
             'activity_send_mail': ([template.id], {}),
+            'get_field_translations': (['name'], {}),
+            'update_field_translations': (['name', {'ja_JP': 'x'}], {}),
+            'web_update_field_translations': (['name', {'ja_JP': 'x'}], {}),
+            'web_override_translations': ([{'name': 'x'}], {}),
         }
         if (model._name, method) == ('ir.attachment', 'create'):
             # an attachment that would pose as the signed PDF

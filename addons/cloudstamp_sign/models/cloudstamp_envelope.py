@@ -379,6 +379,11 @@ class CloudStampEnvelope(models.Model):
                 'Every party agreed. The signed PDFs and the certificate of agreement were sent to everyone.'
             )
         )
+        envelope._action_completed()
+
+    def _action_completed(self):
+        """Hook: the envelope is complete, its files and certificate stored
+        and mailed (the archive files it as a contract)."""
 
     def _render_agreement_certificate(self):
         """The certificate of agreement (合意締結証明書), signed as "complete"."""
