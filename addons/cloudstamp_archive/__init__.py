@@ -1,1 +1,1 @@
-from . import models, controllers
+from . import controllers, models, tools

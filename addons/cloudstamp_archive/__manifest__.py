@@ -6,6 +6,7 @@
     'author': 'CloudStamp',
     'license': 'LGPL-3',
     'depends': ['cloudstamp_sign'],
+    'external_dependencies': {'python': ['pypdf']},
     'data': [
         'security/res_groups.xml',
         'security/ir.model.access.csv',

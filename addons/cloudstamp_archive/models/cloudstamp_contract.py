@@ -1,7 +1,18 @@
+import io
+import logging
+
+import pypdf
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
+
+from odoo.addons.cloudstamp_sign.tools import read_field_bytes
+
+from ..tools import fulltext
+
+_logger = logging.getLogger(__name__)
 
 # Filled in by the workflow when a contract is filed; nobody edits them.
 WORKFLOW_FIELDS = ('envelope_id', 'document_ref', 'date_signed', 'source', 'company_id')
@@ -91,6 +102,12 @@ class CloudStampContract(models.Model):
         store=True,
         help='The contract may not be deleted before this date.',
     )
+    content = fields.Char(
+        'Full Text',
+        compute='_compute_content',
+        search='_search_content',
+        help='Words of the PDFs themselves, Japanese or English.',
+    )
     # The dates last warned about, so each deadline is announced once.
     notice_warned_on = fields.Date(readonly=True, copy=False)
     end_warned_on = fields.Date(readonly=True, copy=False)
@@ -111,6 +128,43 @@ class CloudStampContract(models.Model):
             start = contract.transaction_date or (contract.date_signed and contract.date_signed.date())
             years = contract.company_id.cloudstamp_retention_years or 7
             contract.retention_end = start and start + relativedelta(years=years)
+
+    @api.private  # Odoo's install hook; never an RPC endpoint
+    def init(self):
+        # Kept beside the ORM's columns: a tsvector of the PDFs' tokens (see
+        # tools/fulltext.py) and its GIN index.
+        self.env.cr.execute(
+            SQL(
+                'ALTER TABLE cloudstamp_contract ADD COLUMN IF NOT EXISTS content_tsv tsvector;'
+                ' CREATE INDEX IF NOT EXISTS cloudstamp_contract_content_tsv_index'
+                ' ON cloudstamp_contract USING gin (content_tsv)'
+            )
+        )
+
+    def _compute_content(self):
+        self.content = False
+
+    def _search_content(self, operator, value):
+        if operator not in ('ilike', 'like', '=ilike', '=like', '=') or not isinstance(value, str):
+            raise UserError(self.env._('Search the full text with the words to find.'))
+        literal = fulltext.tsquery_literal(value)
+        if not literal:
+            return [('id', '=', False)]
+        query = self.with_context(active_test=False)._search([])
+        query.add_where(SQL('%s @@ %s::tsquery', SQL.identifier(query.table, 'content_tsv'), literal))
+        return [('id', 'in', query)]
+
+    def _index_pdfs(self, pdfs):
+        """Make the text of ``pdfs`` (bytes) searchable for this contract."""
+        self.ensure_one()
+        text = '\n'.join(_pdf_text(pdf) for pdf in pdfs)
+        self.env.cr.execute(
+            SQL(
+                'UPDATE cloudstamp_contract SET content_tsv = %s::tsvector WHERE id = %s',
+                fulltext.tsvector_literal(text),
+                self.id,
+            )
+        )
 
     def _compute_party_email(self):
         for contract in self:
@@ -164,7 +218,7 @@ class CloudStampContract(models.Model):
         """The contract of a completed envelope, with what its sender filled in."""
         envelope.ensure_one()
         partners = envelope.recipient_ids.partner_id
-        return self.sudo().create(
+        contract = self.sudo().create(
             {
                 'name': envelope.name,
                 'document_ref': envelope.document_ref,
@@ -184,6 +238,8 @@ class CloudStampContract(models.Model):
                 'date_end': envelope.contract_date_end,
             }
         )
+        contract._index_pdfs(read_field_bytes(file, file._current_field()) for file in envelope.file_ids)
+        return contract
 
     def action_open_envelope(self):
         self.ensure_one()
@@ -262,3 +318,12 @@ class CloudStampContract(models.Model):
             state = 'running'
         if self.renewal_state != state:
             self.renewal_state = state
+
+
+def _pdf_text(data):
+    """The text of a PDF, or '' when none can be read (scans, damaged files)."""
+    try:
+        return '\n'.join(page.extract_text() or '' for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+    except Exception:  # noqa: BLE001 - pypdf raises many types; the contract stays filed
+        _logger.warning('CloudStamp: no text read from a PDF', exc_info=True)
+        return ''
