@@ -43,7 +43,9 @@ class TestAccessCodeUnderConcurrency(CloudStampCase):
         """One request: retried on serialisation failures, as Odoo's HTTP
         layer does. ``seen`` receives how many wrong codes this transaction
         found recorded when it checked (exact: the row lock serialises them)."""
-        for _attempt in range(50):
+        # Each hash takes ~0.15 s under the row lock: twenty parallel guesses
+        # on two cores need room to line up.
+        for _attempt in range(300):
             with self.cursor() as cr:
                 # Keep the environment referenced until the commit: the
                 # transaction holds its environments weakly, and flushes
