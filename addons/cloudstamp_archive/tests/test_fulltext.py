@@ -4,21 +4,18 @@ from odoo import Command
 from odoo.tests import tagged
 from odoo.tools import SQL
 
-from odoo.addons.cloudstamp_sign.tests.common import CloudStampCase, finalize, make_envelope, ready_to_agree
+from odoo.addons.cloudstamp_sign.tests.common import CloudStampCase
 
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
 
 from ..tools import fulltext
+from .test_contract import complete
 
 
 def completed_with_text(env, title):
     """A completed document whose PDF reads ``title`` (and the sample's articles): its contract."""
     pdf = base64.b64encode(contract_pdf(title))
-    envelope = make_envelope(env, name=title, file_ids=[Command.create({'name': 'c.pdf', 'original_file': pdf})])
-    recipient = ready_to_agree(envelope)
-    recipient._action_agree()
-    finalize(env)
-    return envelope.contract_ids
+    return complete(env, name=title, file_ids=[Command.create({'name': 'c.pdf', 'original_file': pdf})])
 
 
 @tagged('post_install', '-at_install')
