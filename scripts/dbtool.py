@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import psycopg2
@@ -31,11 +32,27 @@ def exists(name: str) -> bool:
         return bool(cr.fetchone())
 
 
-def drop(name: str) -> None:
+def drop(name: str, attempts: int = 20) -> None:
+    # Not `WITH (FORCE)`: it refuses (InsufficientPrivilege) when a backend of
+    # another role, such as an autovacuum worker, is in the database, and our
+    # role is no superuser. We end our own role's sessions; a plain DROP
+    # cancels autovacuum itself, and a retry covers a session still closing.
     connection = connect()
     try:
         with connection.cursor() as cr:
-            cr.execute(sql.SQL('DROP DATABASE IF EXISTS {} WITH (FORCE)').format(sql.Identifier(name)))
+            for attempt in range(attempts):
+                cr.execute(
+                    'SELECT pg_terminate_backend(pid) FROM pg_stat_activity'
+                    ' WHERE datname = %s AND pid <> pg_backend_pid() AND usename = current_user',
+                    [name],
+                )
+                try:
+                    cr.execute(sql.SQL('DROP DATABASE IF EXISTS {}').format(sql.Identifier(name)))
+                    break
+                except psycopg2.errors.ObjectInUse:
+                    if attempt == attempts - 1:
+                        raise
+                    time.sleep(0.25)
     finally:
         connection.close()
     shutil.rmtree(Path(config.filestore(name)), ignore_errors=True)

@@ -202,3 +202,31 @@ def test_sign_raises_only_signing_error(signer, data):
     with pytest.raises(SigningError) as info:
         signer.sign(data, SignatureRequest('a@example.jp', SignatureAction.SEND, page_note='CS-X'))
     assert type(info.value) is SigningError
+
+
+def test_a_document_timestamp_proves_an_unsigned_scan_unchanged(signer, roots, pki):
+    scan = contract_pdf()
+    stamped = signer.timestamp_document(scan)
+    assert stamped.startswith(scan), 'not an incremental update'
+    report = verify_pdf(stamped, roots)
+    assert report.verdict == Verdict.VALID, report.problems
+    (stamp,) = report.signatures
+    assert stamp.is_document_timestamp and stamp.timestamp_ok and stamp.coverage == 'entire_file'
+    assert_pdfsig_accepts(stamped, pki.root_cert_pem, expected_count=1, document_timestamps=1)
+    tampered = stamped.replace(b'CloudStamp', b'CloudStump', 1)
+    assert verify_pdf(tampered, roots).verdict == Verdict.INVALID
+
+
+def test_a_document_timestamp_keeps_earlier_signatures_valid(signer, roots, pki):
+    *_, (_, signed_elsewhere) = sign_round(signer, contract_pdf())
+    stamped = signer.timestamp_document(signed_elsewhere)
+    report = verify_pdf(stamped, roots)
+    assert report.verdict == Verdict.VALID, report.problems
+    assert [s.is_document_timestamp for s in report.signatures] == [False] * len(ROUND) + [True]
+    assert report.signatures[-1].field_name.endswith('-timestamp')
+    assert_pdfsig_accepts(stamped, pki.root_cert_pem, expected_count=len(ROUND) + 1, document_timestamps=1)
+
+
+def test_a_document_timestamp_refuses_what_is_not_a_pdf(signer):
+    with pytest.raises(SigningError):
+        signer.timestamp_document(b'%PDF-1.7 not really')

@@ -13,6 +13,7 @@ from io import BytesIO
 
 from asn1crypto import tsp
 from pyhanko.sign import fields, signers
+from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -117,6 +118,33 @@ class DocumentSigner:
             bytes_reserved=self.options.reserved_bytes,
             output=output,
         )
+
+    def timestamp_document(self, data: bytes) -> bytes:
+        """``data`` with an RFC 3161 document timestamp (PAdES DTS) appended
+        as an incremental update: proof that the file existed unchanged at
+        that time, without a signature of ours over someone else's document."""
+        _refuse_running_loop(SigningError, 'DocumentSigner.timestamp_document', 'async_timestamp_document_into')
+        output = BytesIO()
+        asyncio.run(self.async_timestamp_document_into(data, output))
+        return output.getvalue()
+
+    async def async_timestamp_document_into(self, data: bytes, output: BytesIO) -> None:
+        try:
+            reader = open_reader(data)
+            field_name = signature_field_name(
+                count_signature_fields(reader) + 1, 'timestamp', self.options.field_name_prefix
+            )
+            await PdfTimeStamper(self.timestamper, field_name=field_name).async_timestamp_pdf(
+                open_update(reader), 'sha256', output=output
+            )
+        except SigningError:
+            raise
+        except TimestampRequestError as exc:
+            raise TimestampError(f'Time stamping failed: {exc}') from exc
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - pyHanko raises many types on bad input
+            raise SigningError(f'Timestamping failed: {exc!r}') from exc
 
     def timestamp_digest(self, digest: bytes) -> bytes:
         """A TimeStampToken (DER ContentInfo) over ``digest``, a SHA-256 value,
