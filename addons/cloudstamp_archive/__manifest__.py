@@ -14,10 +14,13 @@
         'data/cloudstamp_contract_type_data.xml',
         'data/mail_message_subtype_data.xml',
         'data/ir_cron_data.xml',
+        'data/ir_exports_data.xml',
         'views/cloudstamp_contract_views.xml',
         'views/cloudstamp_contract_type_views.xml',
         'views/cloudstamp_envelope_views.xml',
         'views/res_partner_views.xml',
         'views/res_config_settings_views.xml',
+        'wizard/cloudstamp_contract_import_views.xml',
+        'wizard/cloudstamp_contract_export_views.xml',
     ],
 }

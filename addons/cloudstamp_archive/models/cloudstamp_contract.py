@@ -1,4 +1,7 @@
+import csv
+import hashlib
 import io
+import json
 import logging
 
 import pypdf
@@ -8,14 +11,58 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
-from odoo.addons.cloudstamp_sign.tools import read_field_bytes
+from odoo.addons.cloudstamp_sign.tools import field_attachments, read_field_bytes, write_field_bytes
 
 from ..tools import fulltext
+from ..tools.suggestions import company_key, suggest
+from ..tools.zip_stream import ZipStream, chunks
 
 _logger = logging.getLogger(__name__)
 
 # Filled in by the workflow when a contract is filed; nobody edits them.
-WORKFLOW_FIELDS = ('envelope_id', 'document_ref', 'date_signed', 'source', 'company_id')
+WORKFLOW_FIELDS = (
+    'envelope_id',
+    'document_ref',
+    'date_signed',
+    'source',
+    'company_id',
+    'imported_file',
+    'imported_filename',
+    'imported_sha256',
+    'timestamped_file',
+    'timestamped_sha256',
+    'verification_verdict',
+    'verification_report',
+    'suggested_transaction_date',
+    'suggested_amount',
+    'suggested_partner_id',
+    'renewal_state',
+    'notice_warned_on',
+    'end_warned_on',
+)
+# Contracts exported per database round trip: enough to be quick, few enough
+# that the ORM cache, emptied after each batch, stays small.
+EXPORT_BATCH = 50
+# Index columns of the ZIP export, in order; the headers are translated.
+INDEX_FIELDS = (
+    'document_ref',
+    'name',
+    'partner_id',
+    'contract_type_id',
+    'transaction_date',
+    'amount',
+    'currency_id',
+    'date_signed',
+    'date_start',
+    'date_end',
+    'notice_date',
+    'auto_renew',
+    'renewal_months',
+    'user_id',
+    'tag_ids',
+    'source',
+    'active',
+)
 
 
 class CloudStampContract(models.Model):
@@ -108,6 +155,33 @@ class CloudStampContract(models.Model):
         search='_search_content',
         help='Words of the PDFs themselves, Japanese or English.',
     )
+    # Imported files: the upload as it came, and the same bytes with our
+    # TSA's document timestamp appended (電帳法 真実性).
+    imported_file = fields.Binary('Uploaded File', attachment=True, readonly=True, copy=False)
+    imported_filename = fields.Char('Uploaded File Name', readonly=True, copy=False)
+    imported_sha256 = fields.Char('Uploaded SHA-256', readonly=True, copy=False)
+    timestamped_file = fields.Binary(attachment=True, readonly=True, copy=False)
+    timestamped_filename = fields.Char(compute='_compute_timestamped_filename')
+    timestamped_sha256 = fields.Char('Timestamped SHA-256', readonly=True, copy=False)
+    verification_verdict = fields.Selection(
+        [
+            ('valid', 'Valid signatures'),
+            ('untrusted', 'Intact, signer not trusted'),
+            ('invalid', 'Signatures not valid'),
+            ('unsigned', 'No digital signature'),
+        ],
+        'Signatures on Import',
+        readonly=True,
+        copy=False,
+        help='What the verifier found in the uploaded file.',
+    )
+    verification_report = fields.Json('Verification Data', readonly=True, copy=False)
+    verification_html = fields.Html('Verification Report', compute='_compute_verification_html', sanitize=True)
+    # Read from the PDFs' text; confirmed by a person, never applied over a value.
+    suggested_transaction_date = fields.Date(readonly=True, copy=False)
+    suggested_amount = fields.Monetary(readonly=True, copy=False)
+    suggested_partner_id = fields.Many2one('res.partner', readonly=True, copy=False)
+    has_suggestions = fields.Boolean(compute='_compute_has_suggestions')
     # The dates last warned about, so each deadline is announced once.
     notice_warned_on = fields.Date(readonly=True, copy=False)
     end_warned_on = fields.Date(readonly=True, copy=False)
@@ -121,6 +195,31 @@ class CloudStampContract(models.Model):
         ),
         ('renewal_months_positive', 'CHECK(renewal_months > 0)', 'The renewal term must be at least one month.'),
     ]
+
+    @api.depends('imported_filename')
+    def _compute_timestamped_filename(self):
+        for contract in self:
+            stem = (contract.imported_filename or 'document.pdf').rsplit('.', 1)[0]
+            contract.timestamped_filename = f'{stem}_timestamped.pdf'
+
+    @api.depends('verification_report')
+    def _compute_verification_html(self):
+        render = self.env['cloudstamp.verify.wizard']._render_report
+        for contract in self:
+            report = contract.verification_report
+            contract.verification_html = report and render(_StoredReport(report))
+
+    @api.depends(
+        'suggested_transaction_date',
+        'suggested_amount',
+        'suggested_partner_id',
+        'transaction_date',
+        'amount',
+        'partner_id',
+    )
+    def _compute_has_suggestions(self):
+        for contract in self:
+            contract.has_suggestions = bool(contract._applicable_suggestions())
 
     @api.depends('transaction_date', 'date_signed', 'company_id.cloudstamp_retention_years')
     def _compute_retention_end(self):
@@ -154,10 +253,15 @@ class CloudStampContract(models.Model):
         query.add_where(SQL('%s @@ %s::tsquery', SQL.identifier(query.table, 'content_tsv'), literal))
         return [('id', 'in', query)]
 
-    def _index_pdfs(self, pdfs):
-        """Make the text of ``pdfs`` (bytes) searchable for this contract."""
+    def _read_pdfs(self, pdfs):
+        """Make the text of ``pdfs`` (bytes) searchable for this contract, and
+        suggest its metadata from it."""
         self.ensure_one()
         text = '\n'.join(_pdf_text(pdf) for pdf in pdfs)
+        self._index_text(text)
+        self._suggest_from_text(text)
+
+    def _index_text(self, text):
         self.env.cr.execute(
             SQL(
                 'UPDATE cloudstamp_contract SET content_tsv = %s::tsvector WHERE id = %s',
@@ -230,16 +334,248 @@ class CloudStampContract(models.Model):
                 'partner_id': envelope.contract_partner_id.id or partners[:1].commercial_partner_id.id,
                 'party_ids': [fields.Command.set(partners.ids)],
                 'contract_type_id': envelope.contract_type_id.id,
-                'transaction_date': envelope.contract_transaction_date
-                or fields.Date.context_today(self, envelope.completed_date),
+                'transaction_date': envelope.contract_transaction_date,
                 'amount': envelope.contract_amount,
                 'currency_id': envelope.contract_currency_id.id or envelope.company_id.currency_id.id,
                 'date_start': envelope.contract_date_start,
                 'date_end': envelope.contract_date_end,
             }
         )
-        contract._index_pdfs(read_field_bytes(file, file._current_field()) for file in envelope.file_ids)
+        contract._read_pdfs(read_field_bytes(file, file._current_field()) for file in envelope.file_ids)
+        if not contract.transaction_date and not contract.suggested_transaction_date:
+            contract.suggested_transaction_date = fields.Date.context_today(self, envelope.completed_date)
         return contract
+
+    # ------------------------------------------------------------------
+    # Import
+    # ------------------------------------------------------------------
+    @api.model
+    def _import_pdfs(self, items, defaults=None):
+        """File ``items`` (ImportItem: PDFs with their CSV metadata) as
+        imported contracts, all or none.
+
+        Every file passes preflight and every CSV value resolves before the
+        TSA is asked; every timestamp is in hand before anything is stored.
+        """
+        defaults = defaults or {}
+        service = self.env['cloudstamp.signing.service']
+        for item in items:
+            service._preflight_files([(item.filename, item.data)])
+        vals_list = [dict(defaults, **self._import_values(item)) for item in items]
+        company = self.env.company
+        stamped = [service._timestamp_pdf(item.data, company) for item in items]
+        contracts = self.sudo().create(vals_list)
+        for contract, item, timestamped in zip(contracts, items, stamped, strict=True):
+            contract._store_import(item, timestamped)
+            contract.message_post(
+                body=self.env._(
+                    'Imported from %(file)s by %(user)s, with a document timestamp.',
+                    file=item.filename,
+                    user=self.env.user.name,
+                ),
+            )
+        return contracts.sudo(False)
+
+    @api.model
+    def _import_values(self, item):
+        """The values of a contract imported from ``item``, its CSV row resolved."""
+        row = item.metadata
+        values = {
+            'name': row.get('name') or item.filename.rsplit('.', 1)[0],
+            'source': 'imported',
+            'company_id': self.env.company.id,
+            'user_id': self.env.user.id,
+            'imported_filename': item.filename,
+        }
+        values.update(
+            {
+                key: row[key]
+                for key in ('transaction_date', 'amount', 'date_start', 'date_end', 'notice_date')
+                if key in row
+            }
+        )
+        for key, model, message in (
+            ('partner', 'res.partner', self.env._('No partner named "%(value)s" (%(file)s).')),
+            ('type', 'cloudstamp.contract.type', self.env._('No contract type named "%(value)s" (%(file)s).')),
+            ('currency', 'res.currency', self.env._('No currency "%(value)s" (%(file)s).')),
+        ):
+            if row.get(key):
+                record = self.env[model].search([('name', '=ilike', row[key])], limit=1)
+                if not record:
+                    raise UserError(message % {'value': row[key], 'file': item.filename})
+                values[{'partner': 'partner_id', 'type': 'contract_type_id', 'currency': 'currency_id'}[key]] = (
+                    record.id
+                )
+        if values.get('partner_id'):
+            values['party_ids'] = [fields.Command.set([values['partner_id']])]
+        return values
+
+    def _store_import(self, item, timestamped):
+        """Keep the upload unchanged, its timestamped copy and the verifier's report."""
+        self.ensure_one()
+        write_field_bytes(self, 'imported_file', item.data, item.filename)
+        write_field_bytes(self, 'timestamped_file', timestamped, self.timestamped_filename)
+        report = self.env['cloudstamp.signing.service']._verify_pdf(item.data, self.company_id)
+        self.sudo().write(
+            {
+                'imported_sha256': hashlib.sha256(item.data).hexdigest(),
+                'timestamped_sha256': hashlib.sha256(timestamped).hexdigest(),
+                'verification_verdict': 'unsigned' if not report.signatures else report.verdict.value,
+                'verification_report': _report_json(report),
+            }
+        )
+        self._read_pdfs([item.data])
+
+    # ------------------------------------------------------------------
+    # Suggestions
+    # ------------------------------------------------------------------
+    def _suggest_from_text(self, text):
+        self.ensure_one()
+        found = suggest(text)
+        self.sudo().write(
+            {
+                'suggested_amount': found.amount,
+                'suggested_transaction_date': found.transaction_date,
+                'suggested_partner_id': self._match_partner(found.company_names).id,
+            }
+        )
+
+    def _match_partner(self, names):
+        """The company partner one of ``names`` (in the order found) refers to.
+
+        A name read as "…株式会社" may carry the particle before it (と山田工業
+        株式会社), so its first characters are dropped one by one."""
+        self.ensure_one()
+        Partner = self.env['res.partner'].sudo()
+        ours = self.company_id.partner_id
+        for name in names:
+            key = company_key(name)
+            if key == company_key(self.company_id.name):
+                continue  # the text names us too
+            for start in range(min(4, max(len(key) - 1, 1))):
+                core = key[start:]
+                candidates = Partner.search(
+                    [
+                        ('is_company', '=', True),
+                        ('name', 'ilike', core),
+                        ('id', '!=', ours.id),
+                        ('company_id', 'in', [False, self.company_id.id]),
+                    ],
+                    limit=20,
+                )
+                matches = candidates.filtered(lambda partner, core=core: company_key(partner.name) == core)
+                if matches:
+                    return matches[:1]
+        return Partner.browse()
+
+    def _applicable_suggestions(self):
+        """The suggestions for fields that nobody has filled in yet."""
+        self.ensure_one()
+        values = {}
+        if self.suggested_transaction_date and not self.transaction_date:
+            values['transaction_date'] = self.suggested_transaction_date
+        if self.suggested_amount and not self.amount:
+            values['amount'] = self.suggested_amount
+        if self.suggested_partner_id and not self.partner_id:
+            values['partner_id'] = self.suggested_partner_id.id
+        return values
+
+    def action_apply_suggestions(self):
+        """Confirm the suggestions: they fill only the fields still empty."""
+        self.check_access('write')
+        for contract in self:
+            contract.write(contract._applicable_suggestions())
+        self._clear_suggestions()
+        return True
+
+    def action_dismiss_suggestions(self):
+        self.check_access('write')
+        self._clear_suggestions()
+        return True
+
+    def _clear_suggestions(self):
+        self.sudo().write({'suggested_transaction_date': False, 'suggested_amount': 0, 'suggested_partner_id': False})
+
+    # ------------------------------------------------------------------
+    # Export
+    # ------------------------------------------------------------------
+    def _export_zip_chunks(self):
+        """The bytes of a ZIP of these contracts, as they are produced:
+        ``index.csv`` first, then one folder per contract."""
+        stream = ZipStream()
+        return chunks(stream, self._export_zip_writes(stream))
+
+    def _export_zip_writes(self, stream):
+        ids = self.ids
+        with stream.open('index.csv') as index:
+            text = io.TextIOWrapper(index, encoding='utf-8-sig', newline='')
+            writer = csv.writer(text)
+            writer.writerow(self._export_index_headers())
+            for batch in self._export_batches(ids):
+                writer.writerows(contract._export_index_row() for contract in batch)
+                text.flush()
+                yield
+            text.detach()
+        for batch in self._export_batches(ids):
+            for contract in batch:
+                for name, data, compress in contract._export_entries():
+                    stream.add(f'{contract._export_folder()}/{name}', data, compress=compress)
+                yield
+
+    def _export_batches(self, ids):
+        for start in range(0, len(ids), EXPORT_BATCH):
+            # Forget what the previous batch read: memory stays flat however
+            # many contracts are exported.
+            self.env.invalidate_all()
+            yield self.browse(ids[start : start + EXPORT_BATCH]).with_context(active_test=False)
+
+    def _export_index_headers(self):
+        field_defs = self.fields_get(list(INDEX_FIELDS), ['string'])
+        return ['id', 'folder'] + [field_defs[name]['string'] for name in INDEX_FIELDS] + ['SHA-256']
+
+    def _export_index_row(self):
+        self.ensure_one()
+        row = [self.id, self._export_folder()]
+        for name in INDEX_FIELDS:
+            value = self[name]
+            field = self._fields[name]
+            if field.type == 'many2one':
+                value = value.display_name or ''
+            elif field.type == 'many2many':
+                value = ', '.join(value.mapped('display_name'))
+            elif field.type == 'selection':
+                value = dict(field._description_selection(self.env)).get(value, '')
+            elif field.type == 'boolean':
+                value = '1' if value else '0'
+            elif value is False or value is None:
+                value = ''
+            row.append(_spreadsheet_safe(value))
+        hashes = self.imported_sha256 or ' '.join(self.sudo().file_ids.mapped('current_sha256'))
+        row.append(hashes)
+        return row
+
+    def _export_folder(self):
+        return self.document_ref or f'contract-{self.id}'
+
+    def _export_entries(self):
+        """(name, bytes, compress) of every file of this contract's folder."""
+        self.ensure_one()
+        contract = self.sudo()
+        envelope = contract.envelope_id
+        for file in envelope.file_ids:
+            attachment = field_attachments(file, file._current_field())[:1]
+            yield attachment.name or file.name, attachment.raw or b'', False
+        if envelope.agreement_certificate_file:
+            yield envelope.agreement_certificate_filename, envelope._agreement_certificate_pdf(), False
+        if envelope:
+            events = envelope.event_ids.sorted('sequence')
+            rows = [event._export_values() for event in events]
+            yield 'audit_trail.json', json.dumps(rows, ensure_ascii=False, indent=1, default=str), True
+            yield 'audit_trail.csv', _csv_text(rows), True
+        if contract.imported_filename:
+            yield contract.imported_filename, read_field_bytes(contract, 'imported_file'), False
+            yield contract.timestamped_filename, read_field_bytes(contract, 'timestamped_file'), False
+            yield 'verification.json', json.dumps(contract.verification_report, ensure_ascii=False, indent=1), True
 
     def action_open_envelope(self):
         self.ensure_one()
@@ -318,6 +654,87 @@ class CloudStampContract(models.Model):
             state = 'running'
         if self.renewal_state != state:
             self.renewal_state = state
+
+
+class _StoredReport:
+    """A stored verification report, read back in the shape the verify
+    wizard's renderer reads (engine.VerificationReport)."""
+
+    def __init__(self, report):
+        self.problems = tuple(report.get('problems', ()))
+        self.warnings = tuple(report.get('warnings', ()))
+        self.signatures = [_StoredSignature(signature) for signature in report.get('signatures', ())]
+
+
+class _StoredSignature:
+    def __init__(self, values):
+        self.__dict__.update(values)
+        for key in ('signing_time', 'timestamp_time'):
+            setattr(self, key, values.get(key) and fields.Datetime.to_datetime(values[key].replace('T', ' ')[:19]))
+
+
+_REPORT_SIGNATURE_FIELDS = (
+    'field_name',
+    'is_document_timestamp',
+    'actor',
+    'action',
+    'signer_name',
+    'signing_time',
+    'timestamp_time',
+    'tsa',
+    'timestamp_ok',
+    'intact',
+    'valid',
+    'trusted',
+    'coverage',
+    'modification_level',
+    'problems',
+    'warnings',
+)
+
+
+def _report_json(report):
+    """An engine VerificationReport as JSON values, times in ISO 8601."""
+    return {
+        'verdict': report.verdict.value,
+        'problems': list(report.problems),
+        'warnings': list(report.warnings),
+        'signatures': [
+            {
+                key: value.isoformat()
+                if hasattr(value, 'isoformat')
+                else list(value)
+                if isinstance(value, tuple)
+                else value
+                for key in _REPORT_SIGNATURE_FIELDS
+                for value in [getattr(signature, key)]
+            }
+            for signature in report.signatures
+        ],
+    }
+
+
+def _spreadsheet_safe(value):
+    """A cell that Excel shows as text: a leading = + - @ would start a formula."""
+    text = str(value)
+    return f"'{text}" if text[:1] in ('=', '+', '-', '@', '\t', '\r') else text
+
+
+def _csv_text(rows):
+    """Dicts as CSV text (UTF-8 with BOM, for Excel), keys as headers."""
+    output = io.StringIO()
+    output.write('\ufeff')
+    if rows:
+        writer = csv.DictWriter(output, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(
+            {
+                key: _spreadsheet_safe(json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v)
+                for key, v in row.items()
+            }
+            for row in rows
+        )
+    return output.getvalue()
 
 
 def _pdf_text(data):

@@ -164,11 +164,22 @@ DECISIONS = {
         **dict.fromkeys(
             READS
             | CHATTER
-            | {'write', 'web_save', 'action_open_envelope', 'toggle_active', 'action_archive', 'action_unarchive'},
+            | {'write', 'web_save', 'action_open_envelope', 'toggle_active', 'action_archive', 'action_unarchive'}
+            # Confirming or dismissing suggestions: write access checked first.
+            | {'action_apply_suggestions', 'action_dismiss_suggestions'},
             OWNER_ADMIN,
         ),
         'unlink': ADMIN,
     },
+    # Import and download wizards: transient, each user's own; importing is
+    # for contract readers, downloading for administrators (the ACL and a
+    # group check in the action).
+    'cloudstamp.contract.import': dict.fromkeys(
+        SEARCHES | DRAFTING | READS | {'write', 'copy', 'action_import'}, ADMIN
+    ),
+    'cloudstamp.contract.export': dict.fromkeys(
+        SEARCHES | DRAFTING | READS | {'write', 'copy', 'action_download'}, ADMIN
+    ),
     # Types and tags: read by every CloudStamp user; changed, and the type
     # names translated, by administrators.
     'cloudstamp.contract.type': {
@@ -252,7 +263,7 @@ def probe_field(model):
     return next(
         (
             name
-            for name in (model._rec_name, 'subject', 'actor', 'ip_address', 'pdf_filename')
+            for name in (model._rec_name, 'subject', 'actor', 'ip_address', 'pdf_filename', 'upload_filename', 'scope')
             if name and name in model._fields
         ),
         'id',
@@ -328,6 +339,7 @@ class TestRpcSurface(HttpCase):
                 {'name': '秘密保持契約書', 'envelope_id': cls.envelope.id, 'company_id': cls.envelope.company_id.id}
             )
         )
+        admin_env = env(user=cls.users['admin'])
         failures = env['cloudstamp.access.failure']
         failures._record('203.0.113.1', 'token')
         signed = (
@@ -359,6 +371,10 @@ class TestRpcSurface(HttpCase):
             'cloudstamp.contract': cls.contract,
             'cloudstamp.contract.type': env.ref('cloudstamp_archive.contract_type_nda'),
             'cloudstamp.contract.tag': env['cloudstamp.contract.tag'].create({'name': 'RPC'}),
+            'cloudstamp.contract.import': admin_env['cloudstamp.contract.import'].create(
+                {'upload': base64.b64encode(contract_pdf()), 'upload_filename': 'rpc.pdf'}
+            ),
+            'cloudstamp.contract.export': admin_env['cloudstamp.contract.export'].create({'scope': 'all'}),
         }
         event = cls.targets['cloudstamp.event']
         # What must never appear in an answer to someone who may not see it.

@@ -176,6 +176,19 @@ class CloudStampEvent(models.Model):
             'documents': self.file_hashes or {},
         }
 
+    def _export_values(self):
+        """This event as it leaves the service (archive exports): what its
+        hash covers, the chain link and the timestamp over it."""
+        self.ensure_one()
+        return dict(
+            self._payload(),
+            previous_hash=self.previous_hash,
+            event_hash=self.event_hash,
+            anchor_time=fields.Datetime.to_string(self.anchor_time) or '',
+            anchor_tsa=self.anchor_tsa or '',
+            anchor_token=self.anchor_token or '',
+        )
+
     @api.model
     def _append(self, envelope, event_type, actor, details, request_info=None, anchor=False):
         """Add the next link of ``envelope``'s chain (the envelope row is

@@ -129,6 +129,21 @@ class CloudStampSigningService(models.AbstractModel):
             ) from exc
 
     @api.model
+    def _timestamp_pdf(self, data, company):
+        """``data`` with a document timestamp from ``company``'s TSA: for
+        files signed elsewhere, which our own signature must not claim."""
+        try:
+            return self._document_signer(company).timestamp_document(data)
+        except SigningError as exc:
+            _logger.warning('CloudStamp could not timestamp a document: %s', exc)
+            raise UserError(
+                self.env._(
+                    'The document could not be timestamped just now. Nothing was stored; '
+                    'please try again in a few minutes.'
+                )
+            ) from exc
+
+    @api.model
     def _timestamp_digest(self, digest, company):
         """An RFC 3161 token over ``digest`` from ``company``'s TSA."""
         try:

@@ -134,8 +134,9 @@ class DocumentSigner:
             field_name = signature_field_name(
                 count_signature_fields(reader) + 1, 'timestamp', self.options.field_name_prefix
             )
+            # A reserved size spares pyHanko a trial token from the TSA.
             await PdfTimeStamper(self.timestamper, field_name=field_name).async_timestamp_pdf(
-                open_update(reader), 'sha256', output=output
+                open_update(reader), 'sha256', bytes_reserved=self.options.reserved_bytes, output=output
             )
         except SigningError:
             raise

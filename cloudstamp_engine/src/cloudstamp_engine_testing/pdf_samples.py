@@ -33,6 +33,38 @@ def contract_pdf(title: str = '業務委託契約書 / Service Agreement', pages
     return data
 
 
+def text_pdf(lines: list[str] | tuple[str, ...]) -> bytes:
+    """A one-page PDF of ``lines`` (Japanese welcome), one per line."""
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    c.setFont('HeiseiMin-W3', 11)
+    for row, line in enumerate(lines):
+        c.drawString(56, 780 - 18 * row, line)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def scanned_pdf(seed: int = 0) -> bytes:
+    """A page that is only a picture, as a scanner makes it: no text at all."""
+    import random
+
+    from PIL import Image
+    from reportlab.lib.utils import ImageReader
+
+    rng = random.Random(seed)
+    image = Image.new('L', (200, 280), 255)
+    for _ in range(400):
+        x, y = rng.randrange(20, 180), rng.randrange(20, 260)
+        image.putpixel((x, y), 0)
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    c.drawImage(ImageReader(image), 0, 0, *A4)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
 def _with_padding(data: bytes, size: int) -> bytes:
     """Attach an embedded file of random (incompressible) bytes."""
     from pyhanko.pdf_utils import embed

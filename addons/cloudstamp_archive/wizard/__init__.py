@@ -1,0 +1,1 @@
+from . import cloudstamp_contract_export, cloudstamp_contract_import
