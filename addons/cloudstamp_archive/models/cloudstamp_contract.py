@@ -9,7 +9,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, escape_psql
 
 from odoo.addons.cloudstamp_sign.tools import field_attachments, read_field_bytes, write_field_bytes
 
@@ -37,6 +37,7 @@ WORKFLOW_FIELDS = (
     'suggested_amount',
     'suggested_partner_id',
     'renewal_state',
+    'content_text',
     'notice_warned_on',
     'end_warned_on',
 )
@@ -149,6 +150,9 @@ class CloudStampContract(models.Model):
         store=True,
         help='The contract may not be deleted before this date.',
     )
+    # The PDFs' text as read at filing: kept so that the index can be rebuilt
+    # without the PDFs, and for plain ILIKE comparisons (see bench/).
+    content_text = fields.Text('Extracted Text', readonly=True, copy=False, prefetch=False)
     content = fields.Char(
         'Full Text',
         compute='_compute_content',
@@ -251,6 +255,12 @@ class CloudStampContract(models.Model):
             return [('id', '=', False)]
         query = self.with_context(active_test=False)._search([])
         query.add_where(SQL('%s @@ %s::tsquery', SQL.identifier(query.table, 'content_tsv'), literal))
+        text = SQL.identifier(query.table, 'content_text')
+        for word in fulltext.phrase_words(value):
+            # Byte-wise LIKE is several times faster than ILIKE on UTF-8;
+            # only words with letters need case folding.
+            operator = SQL('ILIKE') if word.lower() != word.upper() else SQL('LIKE')
+            query.add_where(SQL('%s %s %s', text, operator, f'%{escape_psql(word)}%'))
         return [('id', 'in', query)]
 
     def _read_pdfs(self, pdfs):
@@ -262,13 +272,16 @@ class CloudStampContract(models.Model):
         self._suggest_from_text(text)
 
     def _index_text(self, text):
+        text = text.replace('\x00', '')  # PostgreSQL text holds no NUL
         self.env.cr.execute(
             SQL(
-                'UPDATE cloudstamp_contract SET content_tsv = %s::tsvector WHERE id = %s',
+                'UPDATE cloudstamp_contract SET content_tsv = %s::tsvector, content_text = %s WHERE id = %s',
                 fulltext.tsvector_literal(text),
+                text,
                 self.id,
             )
         )
+        self.invalidate_recordset(['content_text'])
 
     def _compute_party_email(self):
         for contract in self:

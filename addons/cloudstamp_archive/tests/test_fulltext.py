@@ -22,8 +22,10 @@ def completed_with_text(env, title):
 class TestFullText(CloudStampCase):
     def test_tokens_are_bigrams_and_words(self):
         self.assertEqual(fulltext.tokens('業務委託 Termination'), ['業務', '務委', '委託', 'termination'])
-        self.assertEqual(fulltext.tsquery_literal('契約書 解除'), "('契約' <-> '約書') & ('解除')")
+        self.assertEqual(fulltext.tsquery_literal('契約書 解除'), "'契約' & '約書' & '解除'")
         self.assertEqual(fulltext.tsquery_literal('!!'), '')
+        # what the index cannot confirm alone: words of several tokens
+        self.assertEqual(fulltext.phrase_words('「契約書」 解除 e-mail Termination'), ['契約書', 'e-mail'])
 
     def test_the_pdf_text_is_searchable_two_japanese_characters_included(self):
         nda = completed_with_text(self.env, '秘密保持契約書 解除 Termination')
@@ -38,6 +40,8 @@ class TestFullText(CloudStampCase):
             'DELIVERY': sales,
             '基本契約 delivery': sales,
             '保持売買': Contract,  # characters from two documents, never adjacent
+            '持契約の': Contract,  # 持契, 契約 and 約の are all in the NDA, never in this order
+            '100%': Contract,  # LIKE wildcards are searched for, not obeyed
             '削除': Contract,
         }
         for term, expected in cases.items():

@@ -4,9 +4,12 @@ Japanese has no spaces between words, and PostgreSQL's text parsers (and
 pg_trgm, which needs three characters) cannot index two-character terms
 such as 契約 or 解除. So a contract's text is stored as tokens: every pair of
 adjacent Japanese characters (bigrams) and every Latin word or number,
-lowercased, each with its position. A GIN index on that tsvector answers a
-search whose term becomes the same tokens joined by the phrase operator: 契約書
-matches only where 契約 is followed by 約書.
+lowercased, each with its position. A GIN index on that tsvector finds the contracts holding every token of a
+search, exactly and without reading the rows (no phrase operator: checking
+token positions would read every candidate's tsvector, several KB each).
+Where a word has several tokens, the contract's extracted text then
+confirms that they follow one another (``phrase_words``): 契約書 matches
+only where 契約 is followed by 約書, checked on the few rows the index found.
 
 Both the tsvector and the tsquery are written in PostgreSQL's literal
 syntax, so no text search parser (nor the database's locale) is involved.
@@ -39,7 +42,16 @@ def tsvector_literal(text):
 
 
 def tsquery_literal(term):
-    """A tsquery literal finding ``term``, or '' when it has no token. Words
-    written together must follow one another; words apart may be anywhere."""
-    phrases = [' <-> '.join(f"'{token}'" for token in tokens(word)) for word in (term or '').split()]
-    return ' & '.join(f'({phrase})' for phrase in phrases if phrase)
+    """A tsquery literal of every token of ``term`` (AND), or '' when it has none."""
+    return ' & '.join(f"'{token}'" for token in dict.fromkeys(tokens(term)))
+
+
+def phrase_words(term):
+    """The words of ``term`` that the index alone cannot confirm: those of
+    several tokens, stripped of what no token covers at either end."""
+    words = []
+    for word in (term or '').split():
+        runs = list(_RUN.finditer(word))
+        if len(tokens(word)) > 1:
+            words.append(word[runs[0].start() : runs[-1].end()])
+    return words
