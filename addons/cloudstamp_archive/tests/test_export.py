@@ -9,6 +9,9 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.addons.cloudstamp_sign.tests.common import new_sender
 
 from cloudstamp_engine_testing.checkers import assert_pdfsig_accepts
+from cloudstamp_engine_testing.pdf_samples import scanned_pdf
+
+from ..tools.import_bundle import ImportItem
 
 from .test_contract import complete
 
@@ -105,3 +108,28 @@ class TestExport(HttpCase):
         # and a reader cannot prepare one
         with self.assertRaises(AccessError):
             self.env['cloudstamp.contract.export'].with_user(self.reader).create({'scope': 'all'}).action_download()
+
+    def test_an_imported_contract_leaves_with_its_upload_and_timestamped_copy(self):
+        scan = scanned_pdf(seed=7)
+        imported = (
+            self.env['cloudstamp.contract'].with_user(self.manager)._import_pdfs([ImportItem('請求書.pdf', scan)])
+        )
+        response, _export = self.download(self.manager, 'cs_admin_pw_1', scope='selected', contract_ids=imported.ids)
+        archive = zipfile.ZipFile(io.BytesIO(response.content))
+        folder = f'contract-{imported.id}'
+        self.assertEqual(archive.read(f'{folder}/請求書.pdf'), scan, 'the upload, byte for byte')
+        stamped = archive.read(f'{folder}/請求書_timestamped.pdf')
+        self.assertTrue(stamped.startswith(scan))
+        assert_pdfsig_accepts(stamped, self.root_pem, expected_count=1, document_timestamps=1)
+        self.assertEqual(json.loads(archive.read(f'{folder}/verification.json'))['problems'], ['no signatures'])
+        (row,) = list(csv.DictReader(io.StringIO(archive.read('index.csv').decode('utf-8-sig'))))
+        self.assertEqual(row['SHA-256'], imported.imported_sha256)
+
+    def test_the_metadata_template_exports_through_the_ordinary_list_export(self):
+        preset = self.env.ref('cloudstamp_archive.cloudstamp_contract_export_metadata')
+        fields = preset.export_fields.mapped('name')
+        self.assertLessEqual({'transaction_date', 'amount', 'partner_id', 'document_ref'}, set(fields))
+        contract = self.contracts[0].with_user(self.reader)
+        (row,) = contract.export_data(fields)['datas']
+        self.assertEqual(row[fields.index('amount')], 500_000)
+        self.assertEqual(row[fields.index('partner_id')], self.partner.name)
