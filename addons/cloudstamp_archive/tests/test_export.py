@@ -12,7 +12,6 @@ from cloudstamp_engine_testing.checkers import assert_pdfsig_accepts
 from cloudstamp_engine_testing.pdf_samples import scanned_pdf
 
 from ..tools.import_bundle import ImportItem
-
 from .test_contract import complete
 
 
