@@ -29,7 +29,6 @@ import hashlib
 import io
 import random
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -38,7 +37,7 @@ from pathlib import Path
 
 import psycopg2
 import requests
-from common import CONF, REPO, drop_database, free_port, odoo, odoo_options, wait_for_http
+from common import REPO, drop_database, free_port, odoo, odoo_options, odoo_server, wait_for_http
 
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
 
@@ -433,23 +432,7 @@ def main() -> int:
     if args.rebuild or not data_ready():
         build_data()
     port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            '-m',
-            'odoo',
-            '-c',
-            str(CONF),
-            '-d',
-            DB,
-            f'--http-port={port}',
-            '--workers=0',
-            '--max-cron-threads=0',
-            '--log-level=warn',
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = odoo_server(DB, port, '--workers=0')
     try:
         base = f'http://127.0.0.1:{port}'
         wait_for_http(f'{base}/web/login', alive=lambda: server.poll() is None)

@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import time
 
 from common import (
-    CONF,
     RecipientBrowser,
     Sender,
     TsaProcess,
     drop_database,
     free_port,
     odoo,
+    odoo_server,
     wait_for_http,
 )
 
@@ -115,27 +113,7 @@ def main() -> None:
     http_port = free_port()
     drop_database(DB)
     odoo('-d', DB, '-i', 'cloudstamp_sign,cloudstamp_portal', '--stop-after-init', '--log-level=warn')
-    # -d without --db-filter: Odoo then skips listing databases (a fresh
-    # PostgreSQL connection) on every request.
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            '-m',
-            'odoo',
-            '-c',
-            str(CONF),
-            '-d',
-            DB,
-            f'--http-port={http_port}',
-            '--http-interface=127.0.0.1',
-            '--smtp=127.0.0.1',
-            f'--smtp-port={catcher.port}',
-            '--log-level=warn',
-            '--max-cron-threads=0',
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = odoo_server(DB, http_port, '--smtp=127.0.0.1', f'--smtp-port={catcher.port}')
     base = f'http://127.0.0.1:{http_port}'
     try:
         wait_for_http(f'{base}/web/login', 60, alive=lambda: server.poll() is None)

@@ -1,5 +1,6 @@
 import logging
 import threading
+from contextlib import contextmanager
 
 from odoo import api, models
 from odoo.exceptions import UserError
@@ -132,30 +133,34 @@ class CloudStampSigningService(models.AbstractModel):
     def _timestamp_pdf(self, data, company):
         """``data`` with a document timestamp from ``company``'s TSA: for
         files signed elsewhere, which our own signature must not claim."""
-        try:
+        with self._tsa_failure(
+            'a document',
+            self.env._(
+                'The document could not be timestamped just now. Nothing was stored; please try again in a few minutes.'
+            ),
+        ):
             return self._document_signer(company).timestamp_document(data)
-        except SigningError as exc:
-            _logger.warning('CloudStamp could not timestamp a document: %s', exc)
-            raise UserError(
-                self.env._(
-                    'The document could not be timestamped just now. Nothing was stored; '
-                    'please try again in a few minutes.'
-                )
-            ) from exc
 
     @api.model
     def _timestamp_digest(self, digest, company):
         """An RFC 3161 token over ``digest`` from ``company``'s TSA."""
-        try:
+        with self._tsa_failure(
+            'the audit trail',
+            self.env._(
+                'The audit trail could not be timestamped just now. Nothing was '
+                'changed; please try again in a few minutes.'
+            ),
+        ):
             return self._document_signer(company).timestamp_digest(digest)
+
+    @contextmanager
+    def _tsa_failure(self, what, message):
+        # The details (TSA address, its answer) go to the log, not to users.
+        try:
+            yield
         except SigningError as exc:
-            _logger.warning('CloudStamp could not timestamp the audit trail: %s', exc)
-            raise UserError(
-                self.env._(
-                    'The audit trail could not be timestamped just now. Nothing was '
-                    'changed; please try again in a few minutes.'
-                )
-            ) from exc
+            _logger.warning('CloudStamp could not timestamp %s: %s', what, exc)
+            raise UserError(message) from exc
 
     @api.model
     def _verify_pdf(self, data, company=None):

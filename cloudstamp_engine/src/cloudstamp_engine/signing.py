@@ -8,6 +8,8 @@ no key re-parsing and no dry run (see :class:`~.config.SigningOptions`).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from io import BytesIO
 
@@ -85,16 +87,8 @@ class DocumentSigner:
     async def async_sign_into(self, data: bytes, request: SignatureRequest, output: BytesIO) -> None:
         """Write the signed file to ``output``; after an error, discard
         whatever ``output`` holds."""
-        try:
+        with _engine_errors('Signing'):
             await self._sign_into(data, request, output)
-        except SigningError:
-            raise
-        except TimestampRequestError as exc:
-            raise TimestampError(f'Time stamping failed: {exc}') from exc
-        except MemoryError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - pyHanko raises many types on bad input
-            raise SigningError(f'Signing failed: {exc!r}') from exc
 
     async def _sign_into(self, data: bytes, request: SignatureRequest, output: BytesIO) -> None:
         reader = open_reader(data)
@@ -129,7 +123,7 @@ class DocumentSigner:
         return output.getvalue()
 
     async def async_timestamp_document_into(self, data: bytes, output: BytesIO) -> None:
-        try:
+        with _engine_errors('Timestamping'):
             reader = open_reader(data)
             field_name = signature_field_name(
                 count_signature_fields(reader) + 1, 'timestamp', self.options.field_name_prefix
@@ -138,14 +132,6 @@ class DocumentSigner:
             await PdfTimeStamper(self.timestamper, field_name=field_name).async_timestamp_pdf(
                 open_update(reader), 'sha256', bytes_reserved=self.options.reserved_bytes, output=output
             )
-        except SigningError:
-            raise
-        except TimestampRequestError as exc:
-            raise TimestampError(f'Time stamping failed: {exc}') from exc
-        except MemoryError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - pyHanko raises many types on bad input
-            raise SigningError(f'Timestamping failed: {exc!r}') from exc
 
     def timestamp_digest(self, digest: bytes) -> bytes:
         """A TimeStampToken (DER ContentInfo) over ``digest``, a SHA-256 value,
@@ -181,6 +167,22 @@ def message_imprint(tst_info: tsp.TSTInfo) -> tuple[str, bytes]:
     """(hash algorithm, digest) that a timestamp token vouches for."""
     imprint = tst_info['message_imprint']
     return (imprint['hash_algorithm']['algorithm'].native, imprint['hashed_message'].native)
+
+
+@contextmanager
+def _engine_errors(what: str) -> Iterator[None]:
+    """Whatever pyHanko raises on bad input or a failing TSA, as the
+    engine's own errors; MemoryError is left alone."""
+    try:
+        yield
+    except SigningError:
+        raise
+    except TimestampRequestError as exc:
+        raise TimestampError(f'Time stamping failed: {exc}') from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pyHanko raises many types on bad input
+        raise SigningError(f'{what} failed: {exc!r}') from exc
 
 
 def _refuse_running_loop(error: type[SigningError], name: str, async_name: str) -> None:
