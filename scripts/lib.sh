@@ -6,6 +6,11 @@ VAR="${CLOUDSTAMP_VAR:-$REPO/var}"
 PYTHON="${PYTHON:-python3}"
 ODOO_CONF="$VAR/odoo.conf"
 ADDONS="cloudstamp_sign,cloudstamp_archive,cloudstamp_portal"
+# Odoo's Sales and Purchase (Invoicing comes with them): the bridges
+# cloudstamp_sale, cloudstamp_purchase and cloudstamp_account install
+# themselves beside them.
+APPS="sale_management,purchase"
+BRIDGES="cloudstamp_sale,cloudstamp_purchase,cloudstamp_account"
 
 say()  { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 fail() { printf '\n\033[1;31mCloudStamp setup: %s\033[0m\n' "$*" >&2; exit 1; }

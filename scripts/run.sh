@@ -13,11 +13,11 @@ PORT="${ODOO_HTTP_PORT:-8069}"
 WORKERS="${ODOO_WORKERS:-0}"
 
 if "$PYTHON" "$REPO/scripts/dbtool.py" "$ODOO_CONF" exists "$DB"; then
-  say "Upgrading $ADDONS in database '$DB'"
-  odoo_bin -c "$ODOO_CONF" -d "$DB" -u "$ADDONS" --stop-after-init --log-level=warn
+  say "Upgrading $ADDONS and the bridges in database '$DB' (Sales and Purchase installed if missing)"
+  odoo_bin -c "$ODOO_CONF" -d "$DB" -i "$ADDONS,$APPS" -u "$ADDONS,$BRIDGES" --stop-after-init --log-level=warn
 else
-  say "Creating database '$DB' with $ADDONS"
-  odoo_bin -c "$ODOO_CONF" -d "$DB" -i "$ADDONS" --stop-after-init --log-level=warn
+  say "Creating database '$DB' with $ADDONS, Sales and Purchase"
+  odoo_bin -c "$ODOO_CONF" -d "$DB" -i "$ADDONS,$APPS" --stop-after-init --log-level=warn
 fi
 
 # The administrator's login and password follow the environment.

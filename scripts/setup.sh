@@ -28,6 +28,8 @@ command -v pdfsig   >/dev/null || need_debs+=(poppler-utils)
 command -v qpdf     >/dev/null || need_debs+=(qpdf)
 command -v certutil >/dev/null || need_debs+=(libnss3-tools)
 command -v openssl  >/dev/null || need_debs+=(openssl)
+# Odoo prints quotations, orders and invoices to PDF with it (send for agreement)
+command -v wkhtmltopdf >/dev/null || need_debs+=(wkhtmltopdf)
 # Odoo tours (the recipient pages in a real browser)
 command -v chromium >/dev/null || command -v google-chrome >/dev/null \
   || command -v chromium-browser >/dev/null || need_debs+=(chromium)

@@ -22,8 +22,8 @@ drop_db() {
 [ -n "${CLOUDSTAMP_KEEP_DB:-}" ] || trap drop_db EXIT
 drop_db
 
-say "Installing $ADDONS into a fresh database '$DB'"
-odoo_bin -c "$ODOO_CONF" -d "$DB" -i "$ADDONS" --stop-after-init \
+say "Installing $ADDONS, Sales and Purchase (the bridges follow) into a fresh database '$DB'"
+odoo_bin -c "$ODOO_CONF" -d "$DB" -i "$ADDONS,$APPS" --stop-after-init \
     --log-level=warn --logfile="$LOGS/install.log" \
   || { tail -n 40 "$LOGS/install.log"; fail "installing the addons failed (log: $LOGS/install.log)"; }
 if grep -E ' (ERROR|CRITICAL) ' "$LOGS/install.log"; then

@@ -305,7 +305,40 @@ class CloudStampContract(models.Model):
     def write(self, vals):
         if not self.env.su and set(vals) & set(WORKFLOW_FIELDS):
             raise AccessError(self.env._('Only the CloudStamp workflow sets where a contract comes from.'))
-        return super().write(vals)
+        linked = [name for name in self._linked_fields() if name in vals]
+        before = {(contract.id, name): contract[name] for contract in self for name in linked}
+        result = super().write(vals)
+        for (contract_id, name), records in before.items():
+            contract = self.browse(contract_id)
+            contract._note_links_on_documents(contract[name] - records, records - contract[name])
+        return result
+
+    # ------------------------------------------------------------------
+    # Links to orders and invoices (the bridges add the fields)
+    # ------------------------------------------------------------------
+    def _linked_fields(self):
+        """The many2many fields to business documents, one per bridge addon."""
+        return []
+
+    def _note_links_on_documents(self, linked, unlinked):
+        """This contract's chatter tracks its own link fields; the documents'
+        chatters hear of it here, and the other way round in the mixin."""
+        self.ensure_one()
+        link, author = self._get_html_link(), self.env.user.partner_id.id
+        for record in linked.sudo():
+            record.message_post(body=self.env._('Linked to contract %s', link), author_id=author)
+        for record in unlinked.sudo():
+            record.message_post(body=self.env._('Unlinked from contract %s', link), author_id=author)
+
+    def _action_view_linked(self, field_name, action_xmlid):
+        self.ensure_one()
+        self.check_access('read')
+        records = self[field_name]
+        action = self.env['ir.actions.act_window']._for_xml_id(action_xmlid)
+        action.update(domain=[('id', 'in', records.ids)], context={})
+        if len(records) == 1:
+            action.update(res_id=records.id, view_mode='form', views=[(False, 'form')])
+        return action
 
     def message_get_followers(self, *args, **kwargs):
         # mail answers this for any record id; followers are for those who may read it.

@@ -16,6 +16,13 @@ class ResCompany(models.Model):
         '(the Electronic Bookkeeping Act keeps transaction records for seven years).',
     )
 
+    cloudstamp_post_agreed_pdf = fields.Boolean(
+        'CloudStamp: Post Agreed PDFs',
+        default=True,
+        help='When a send prepared from an order or invoice is agreed, post its signed PDFs and '
+        "certificate of agreement in that record's chatter.",
+    )
+
     _sql_constraints = [
         (
             'cloudstamp_renewal_notice_days_positive',

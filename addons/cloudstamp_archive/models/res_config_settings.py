@@ -10,3 +10,4 @@ class ResConfigSettings(models.TransientModel):
     cloudstamp_retention_years = fields.Integer(
         'Retention (years)', related='company_id.cloudstamp_retention_years', readonly=False
     )
+    cloudstamp_post_agreed_pdf = fields.Boolean(related='company_id.cloudstamp_post_agreed_pdf', readonly=False)

@@ -143,7 +143,8 @@ DECISIONS = {
     'cloudstamp.envelope': {
         # message_new and message_process: the mail gateway creating the caller's own draft.
         **dict.fromkeys(SEARCHES | DRAFTING | ACTIVITIES | {'message_new', 'message_process'}, SENDERS),
-        **dict.fromkeys(READS | ENVELOPE_SENDER_ACTIONS | CHATTER | {'copy'}, OWNER_ADMIN),
+        # action_open_origin: the order or invoice it was prepared from (read access checked).
+        **dict.fromkeys(READS | ENVELOPE_SENDER_ACTIONS | CHATTER | {'copy', 'action_open_origin'}, OWNER_ADMIN),
     },
     'cloudstamp.envelope.file': {**dict.fromkeys(SEARCHES | DRAFTING, SENDERS), **dict.fromkeys(READS, OWNER_ADMIN)},
     'cloudstamp.recipient': {
@@ -170,6 +171,9 @@ DECISIONS = {
             OWNER_ADMIN,
         ),
         'unlink': ADMIN,
+        # The orders and invoices linked to a contract, for those with sales,
+        # purchase or billing rights (the field's groups).
+        **dict.fromkeys({'action_view_sale_orders', 'action_view_purchase_orders', 'action_view_invoices'}, ADMIN),
     },
     # Import and download wizards: transient, each user's own; importing is
     # for contract readers, downloading for administrators (the ACL and a
@@ -213,7 +217,32 @@ DECISIONS = {
     'res.company': {'create': ADMIN},
     # The action opening a partner's contracts, for those who may read contracts.
     'res.partner': {'action_view_cloudstamp_contracts': SENDERS},
+    # The agreement mixin: abstract, its methods live on the documents below.
+    'cloudstamp.agreement.mixin': {},
+    # The bridges, when Sales, Purchase and Invoicing are installed: sending
+    # needs write access to the document (the administrator here; the RPC
+    # roles have no sales, purchase or billing rights), and so does linking
+    # (the mixin's write).
+    **{
+        model: dict.fromkeys(
+            {'action_cloudstamp_send_for_agreement', 'action_view_cloudstamp_contracts', 'write'}, ADMIN
+        )
+        for model in ('sale.order', 'purchase.order', 'account.move')
+    },
 }
+
+
+def bridge_targets(env):
+    """A document of each installed app the bridges extend."""
+    partner = env['res.partner'].create({'name': 'RPC Customer', 'email': 'rpc@customer.example'})
+    targets = {}
+    if 'sale.order' in env:
+        targets['sale.order'] = env['sale.order'].create({'partner_id': partner.id})
+    if 'purchase.order' in env:
+        targets['purchase.order'] = env['purchase.order'].create({'partner_id': partner.id})
+    if 'account.move' in env:
+        targets['account.move'] = env['account.move'].create({'move_type': 'out_invoice', 'partner_id': partner.id})
+    return targets
 
 
 def _defining_module(model, name):
@@ -375,6 +404,8 @@ class TestRpcSurface(HttpCase):
                 {'upload': base64.b64encode(contract_pdf()), 'upload_filename': 'rpc.pdf'}
             ),
             'cloudstamp.contract.export': admin_env['cloudstamp.contract.export'].create({'scope': 'all'}),
+            'cloudstamp.agreement.mixin': env['cloudstamp.agreement.mixin'].browse(1),
+            **bridge_targets(admin_env),
         }
         event = cls.targets['cloudstamp.event']
         # What must never appear in an answer to someone who may not see it.
@@ -451,6 +482,8 @@ class TestRpcSurface(HttpCase):
         for role in ROLES:
             session = self.login(role)
             for model_name, decisions in DECISIONS.items():
+                if model_name not in self.env:
+                    continue  # an app this database does not have (the bridges' own)
                 model = self.targets[model_name]
                 for method in sorted(self.walked_methods(model)):
                     if role in decisions.get(method, ()):

@@ -1,0 +1,2 @@
+from . import cloudstamp_contract
+from . import purchase_order
