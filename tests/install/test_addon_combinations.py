@@ -31,12 +31,32 @@ PREFIX = os.environ.get('CLOUDSTAMP_COMBO_DB', 'cloudstamp_combo')
 LOGS = VAR / 'test-logs' / 'combinations'
 
 
+# What the core addons may depend on; an addon that needs more (Sales,
+# Purchase, Invoicing) is a bridge, tested with its app below.
+BASE_MODULES = {'base', 'base_setup', 'mail', 'portal', 'web'}
+
+
+def manifests() -> dict[str, dict]:
+    return {
+        manifest.parent.name: ast.literal_eval(manifest.read_text())
+        for manifest in sorted((REPO / 'addons').glob('*/__manifest__.py'))
+    }
+
+
 def addons() -> list[str]:
-    names = []
-    for manifest in sorted((REPO / 'addons').glob('*/__manifest__.py')):
-        if ast.literal_eval(manifest.read_text()).get('installable', True):
-            names.append(manifest.parent.name)
-    return names
+    """The core addons: each installable with nothing but Odoo's base modules."""
+    ours = manifests()
+    return [
+        name
+        for name, manifest in ours.items()
+        if manifest.get('installable', True) and set(manifest.get('depends', ())) <= BASE_MODULES | set(ours)
+    ]
+
+
+def bridges() -> list[str]:
+    """The addons that couple the core to one of Odoo's apps."""
+    installable = {name for name, manifest in manifests().items() if manifest.get('installable', True)}
+    return sorted(installable - set(addons()))
 
 
 def odoo(*args: str, log: str) -> None:
@@ -154,3 +174,14 @@ def test_uninstalling_leaves_nothing_behind(base_db):
         result = probe(db)
     assert result['modules'] == [], result
     assert not result['functions'], result
+
+
+def test_the_bridges_install_themselves_beside_their_apps(base_db):
+    """With the archive and Odoo's Sales and Purchase (Invoicing comes with
+    them), every bridge is installed, and sending still mails live links."""
+    assert bridges() == ['cloudstamp_account', 'cloudstamp_purchase', 'cloudstamp_sale']
+    with installed(base_db, 'bridges', 'cloudstamp_archive,sale_management,purchase') as db:
+        result = probe(db)
+    assert set(bridges()) <= set(result['modules']), result
+    check_no_dead_link(result)
+    assert result['outcome'] == 'sent', result
