@@ -82,10 +82,11 @@ class CloudStampAgreementMixin(models.AbstractModel):
             .with_context(force_report_rendering=True)
             ._render_qweb_pdf(self._cloudstamp_report(), self.ids)
         )
+        lang = partner.lang or self.env.lang
         envelope = self.env['cloudstamp.envelope'].create(
             {
                 'name': self.display_name,
-                'lang': partner.lang,
+                'lang': lang,
                 'file_ids': [
                     Command.create(
                         {'name': f'{_safe_filename(self.display_name)}.pdf', 'original_file': base64.b64encode(pdf)}
@@ -93,7 +94,7 @@ class CloudStampAgreementMixin(models.AbstractModel):
                 ],
                 'recipient_ids': [
                     Command.create(
-                        {'name': partner.name, 'email': partner.email, 'partner_id': partner.id, 'lang': partner.lang}
+                        {'name': partner.name, 'email': partner.email, 'partner_id': partner.id, 'lang': lang}
                     )
                 ],
                 'contract_partner_id': partner.commercial_partner_id.id,
