@@ -12,6 +12,7 @@
         'data/mail_template_data.xml',
         'views/cloudstamp_envelope_views.xml',
         'views/cloudstamp_portal_templates.xml',
+        'views/cloudstamp_verify_templates.xml',
         'views/res_config_settings_views.xml',
     ],
     'assets': {

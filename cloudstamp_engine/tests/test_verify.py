@@ -8,7 +8,7 @@ import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
-from cloudstamp_engine import SignatureAction, SignatureRequest, Verdict, verify_pdf
+from cloudstamp_engine import SignatureAction, SignatureRequest, Verdict, printed_document_refs, verify_pdf
 from cloudstamp_engine.verify import NO_TIMESTAMP
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
 
@@ -193,3 +193,11 @@ def test_a_later_document_timestamp_makes_it_b_t(pki, roots):
     report = verify_pdf(out.getvalue(), roots)
     assert report.verdict == Verdict.VALID, (report.problems, report.warnings)
     assert not report.warnings
+
+
+def test_the_printed_document_id_is_read_from_the_bytes(signer):
+    note = 'CloudStamp Document ID: CS-AB12-CD34-EF56-GH78'
+    data = signer.sign(contract_pdf(), SignatureRequest('a@example.jp', SignatureAction.SEND, page_note=note))
+    data = signer.sign(data, SignatureRequest('b@example.jp', SignatureAction.AGREE, page_note=note))
+    assert printed_document_refs(data) == ('CS-AB12-CD34-EF56-GH78',)
+    assert printed_document_refs(contract_pdf()) == ()

@@ -1,1 +1,2 @@
 from . import recipient
+from . import verify

@@ -20,7 +20,9 @@ class CloudStampAccessFailure(models.Model):
 
     ip_address = fields.Char('Client Network', required=True, index=True)
     failed_at = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
-    reason = fields.Selection([('token', 'Wrong link'), ('code', 'Wrong access code')])
+    reason = fields.Selection(
+        [('token', 'Wrong link'), ('code', 'Wrong access code'), ('verify', 'Verification upload')]
+    )
 
     @api.model
     def _client_key(self, address):
@@ -37,12 +39,13 @@ class CloudStampAccessFailure(models.Model):
         return str(ip)
 
     @api.model
-    def _is_blocked(self, client):
+    def _is_blocked(self, client, reason=None, limit=MAX_FAILURES):
+        """Whether ``client`` reached ``limit`` entries in the window: wrong
+        links and codes together, or with ``reason`` only those."""
         since = fields.Datetime.now() - timedelta(minutes=WINDOW_MINUTES)
-        return (
-            self.sudo().search_count([('ip_address', '=', client), ('failed_at', '>=', since)], limit=MAX_FAILURES)
-            >= MAX_FAILURES
-        )
+        domain = [('ip_address', '=', client), ('failed_at', '>=', since)]
+        domain += [('reason', '=', reason)] if reason else [('reason', '!=', 'verify')]
+        return self.sudo().search_count(domain, limit=limit) >= limit
 
     @api.model
     def _record(self, client, reason):

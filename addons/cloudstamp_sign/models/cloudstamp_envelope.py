@@ -1,3 +1,4 @@
+import hashlib
 import logging
 import secrets
 from datetime import timedelta
@@ -8,7 +9,7 @@ from odoo.exceptions import UserError
 
 from odoo.addons.base.models.res_partner import _lang_get
 
-from cloudstamp_engine import RefusalCode
+from cloudstamp_engine import RefusalCode, printed_document_refs
 from cloudstamp_engine.config import MB
 
 from ..report import agreement_certificate
@@ -384,6 +385,24 @@ class CloudStampEnvelope(models.Model):
     def _action_completed(self):
         """Hook: the envelope is complete, its files and certificate stored
         and mailed (the archive files it as a contract)."""
+
+    @api.model
+    def _public_verification(self, data):
+        """What anyone may learn about an uploaded PDF: the verifier's report,
+        the document ID printed on it, whether that ID is a completed document
+        of this database and whether the file is byte for byte our final
+        version. Nothing else about the document (not its title, nor who
+        signed it beyond what the file itself says)."""
+        report = self.env['cloudstamp.signing.service']._verify_pdf(data)
+        refs = printed_document_refs(data)
+        envelope = self.sudo().search([('document_ref', 'in', refs), ('state', '=', 'completed')], limit=1)
+        sha256 = hashlib.sha256(data).hexdigest()
+        return {
+            'report': report,
+            'document_ref': refs[-1] if refs else '',
+            'known': bool(envelope),
+            'identical': bool(envelope) and sha256 in envelope.file_ids.mapped('current_sha256'),
+        }
 
     def _render_agreement_certificate(self):
         """The certificate of agreement (合意締結証明書), signed as "complete"."""

@@ -96,6 +96,16 @@ class VerificationReport:
         return self.verdict == Verdict.VALID
 
 
+# The note our signatures print on page 1 (revision.add_page_note), in an
+# uncompressed content stream: readable from the bytes, without parsing.
+_PRINTED_DOCUMENT_REF = re.compile(rb'CloudStamp Document ID: (CS(?:-[0-9A-Z]{4}){4})\b')
+
+
+def printed_document_refs(data: bytes) -> tuple[str, ...]:
+    """The CloudStamp document IDs printed on ``data``, in order, once each."""
+    return tuple(dict.fromkeys(match.decode('ascii') for match in _PRINTED_DOCUMENT_REF.findall(data)))
+
+
 def verify_pdf(data: bytes, trust_roots: Sequence[asn1_x509.Certificate] = ()) -> VerificationReport:
     """Report on every signature in ``data``; never raises on bad input."""
     try:
