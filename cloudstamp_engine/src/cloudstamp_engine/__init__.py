@@ -20,11 +20,13 @@ from .errors import (
     SigningError,
     TimestampError,
 )
+from .ltv import LtaSignatureStatus, ValidationMaterial, validate_lta
 from .pki import (
     ServicePki,
     SigningIdentity,
     certificates_to_pem,
     generate_service_pki,
+    issue_crl,
     is_self_signed,
     load_pem_certificates,
 )
@@ -50,6 +52,7 @@ __all__ = [
     'EmbeddedTimeStamper',
     'HttpTsaConfig',
     'KeyMaterialError',
+    'LtaSignatureStatus',
     'PreflightLimits',
     'PreflightRefusal',
     'PreflightResult',
@@ -64,12 +67,14 @@ __all__ = [
     'TimestampCheck',
     'TimestampClaim',
     'TimestampError',
+    'ValidationMaterial',
     'Verdict',
     'VerificationReport',
     'async_verify_timestamp_token',
     'printed_document_refs',
     'certificates_to_pem',
     'generate_service_pki',
+    'issue_crl',
     'http_timestamper',
     'is_self_signed',
     'load_pem_certificates',
@@ -77,5 +82,6 @@ __all__ = [
     'preflight_send',
     'read_timestamp_token',
     'verify_pdf',
+    'validate_lta',
     'verify_timestamp_token',
 ]

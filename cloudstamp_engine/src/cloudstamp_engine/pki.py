@@ -157,6 +157,8 @@ class ServicePki:
     signer_key_pem: bytes
     tsa_cert_pem: bytes
     tsa_key_pem: bytes
+    # Kept to issue CRLs (long-term validation); empty for PKIs made before.
+    root_key_pem: bytes = b''
 
     def signer(self) -> SigningIdentity:
         return SigningIdentity.from_pem(self.signer_cert_pem, self.signer_key_pem, self.root_cert_pem)
@@ -222,6 +224,7 @@ def generate_service_pki(
     root_days: int = 3650 * 2,
     leaf_days: int = 3650,
     now: dt.datetime | None = None,
+    crl_url: str = '',
 ) -> ServicePki:
     """A fresh root CA, signing certificate and TSA certificate.
 
@@ -248,6 +251,8 @@ def generate_service_pki(
         now,
     )
     leaf_basics = (x509.BasicConstraints(ca=False, path_length=None), True)
+    # Where validators find the root's CRL: part of the evidence for decades.
+    crl_points = [(_crl_distribution_points(crl_url), False)] if crl_url else []
     signer = _issue(
         _name(f'{organization} CloudStamp Signing', organization),
         signer_key.public_key(),
@@ -257,6 +262,7 @@ def generate_service_pki(
         [
             leaf_basics,
             (_key_usage(digital_signature=True, content_commitment=True), True),
+            *crl_points,
         ],
         now,
     )
@@ -270,6 +276,7 @@ def generate_service_pki(
             leaf_basics,
             (_key_usage(digital_signature=True, content_commitment=True), True),
             (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), True),
+            *crl_points,
         ],
         now,
     )
@@ -280,4 +287,36 @@ def generate_service_pki(
         signer_key_pem=private_key_pem(signer_key),
         tsa_cert_pem=tsa.public_bytes(pem),
         tsa_key_pem=private_key_pem(tsa_key),
+        root_key_pem=private_key_pem(root_key),
     )
+
+
+def _crl_distribution_points(url: str) -> x509.CRLDistributionPoints:
+    return x509.CRLDistributionPoints([x509.DistributionPoint([x509.UniformResourceIdentifier(url)], None, None, None)])
+
+
+def issue_crl(
+    pki: ServicePki,
+    revoked_serials: Iterable[int] = (),
+    now: dt.datetime | None = None,
+    valid_days: int = 7,
+) -> bytes:
+    """A CRL (DER) of ``pki``'s root, listing ``revoked_serials``, valid
+    ``valid_days``: what validators need to know nothing was revoked."""
+    if not pki.root_key_pem:
+        raise KeyMaterialError('This PKI kept no root key: it cannot issue CRLs.')
+    now = now or dt.datetime.now(dt.UTC)
+    root = x509.load_pem_x509_certificate(pki.root_cert_pem)
+    root_key = serialization.load_pem_private_key(pki.root_key_pem, password=None)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(root.subject)
+        .last_update(now - dt.timedelta(minutes=5))
+        .next_update(now + dt.timedelta(days=valid_days))
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), False)
+    )
+    for serial in revoked_serials:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
+        )
+    return builder.sign(root_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)

@@ -22,6 +22,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from .config import SignatureRequest, SigningOptions
 from .errors import SigningError, TimestampError
+from .ltv import ValidationMaterial, async_extend_to_lta, async_renew_archive_timestamp
 from .pki import SigningIdentity
 from .preflight import open_reader
 from .revision import add_page_note, count_signature_fields, open_update
@@ -132,6 +133,24 @@ class DocumentSigner:
             await PdfTimeStamper(self.timestamper, field_name=field_name).async_timestamp_pdf(
                 open_update(reader), 'sha256', bytes_reserved=self.options.reserved_bytes, output=output
             )
+
+    def extend_to_lta(self, data: bytes, material: ValidationMaterial) -> bytes:
+        """``data`` (B-T signatures) made PAdES B-LTA; see :mod:`.ltv`."""
+        _refuse_running_loop(SigningError, 'DocumentSigner.extend_to_lta', 'ltv.async_extend_to_lta')
+        return asyncio.run(self._lta_step(async_extend_to_lta, data, material))
+
+    def renew_archive_timestamp(self, data: bytes, material: ValidationMaterial) -> bytes:
+        """A fresh archive timestamp over a B-LTA file; see :mod:`.ltv`."""
+        _refuse_running_loop(
+            SigningError, 'DocumentSigner.renew_archive_timestamp', 'ltv.async_renew_archive_timestamp'
+        )
+        return asyncio.run(self._lta_step(async_renew_archive_timestamp, data, material))
+
+    async def _lta_step(self, step, data: bytes, material: ValidationMaterial) -> bytes:
+        with _engine_errors('Long-term validation'):
+            index = count_signature_fields(open_reader(data)) + 1
+            field_name = signature_field_name(index, 'archive', self.options.field_name_prefix)
+            return await step(data, material, self.timestamper, field_name, self.options.reserved_bytes)
 
     def timestamp_digest(self, digest: bytes) -> bytes:
         """A TimeStampToken (DER ContentInfo) over ``digest``, a SHA-256 value,

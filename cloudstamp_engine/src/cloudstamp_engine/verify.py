@@ -131,7 +131,12 @@ async def _verify(data: bytes, roots: list[asn1_x509.Certificate]) -> Verificati
 
     reports = _drop_covered_timestamp_warnings([await _check_one(sig, roots) for sig in embedded])
     newest = reports[-1]
-    if newest.coverage != SignatureCoverageLevel.ENTIRE_FILE.name.lower():
+    # After the newest signature, only the validation material (DSS) of
+    # long-term validation may follow (PAdES B-LT/B-LTA).
+    material_only = newest.coverage == SignatureCoverageLevel.ENTIRE_REVISION.name.lower() and (
+        newest.modification_level == ModificationLevel.LTA_UPDATES.name.lower()
+    )
+    if newest.coverage != SignatureCoverageLevel.ENTIRE_FILE.name.lower() and not material_only:
         problems.append(f'newest signature {newest.field_name} does not cover the whole file')
     problems.extend(f'{r.field_name}: {problem}' for r in reports for problem in r.problems)
     warnings = tuple(f'{r.field_name}: {warning}' for r in reports for warning in r.warnings)
