@@ -2,6 +2,7 @@
 
 Prints medians, then as its last line:
     sign_bt_4mb_median_ms=<n> ratio_vs_stock_pyhanko=<r> peak_rss_mb=<m>
+    lta_completion_ms=<n> ratio_vs_bt=<r>   (issue #11: r <= 2)
 Targets (issue #2): ratio <= 0.5, peak RSS < 150 MB.
 Run with `make bench`.
 """
@@ -28,7 +29,9 @@ from cloudstamp_engine import (
     PreflightLimits,
     SignatureAction,
     SignatureRequest,
+    ValidationMaterial,
     generate_service_pki,
+    issue_crl,
     load_pem_certificates,
     preflight,
 )
@@ -135,6 +138,27 @@ def main() -> None:
     print(
         f'sign_bt_4mb_median_ms={ours_4mb:.1f} ratio_vs_stock_pyhanko={ours_4mb / stock_4mb:.2f} peak_rss_mb={peak:.1f}'
     )
+    lta_ms, bt_ms = lta_completion(args.runs)
+    print(f'lta_completion_ms={lta_ms:.1f} ratio_vs_bt={lta_ms / bt_ms:.2f}')
+
+
+def lta_completion(runs: int) -> tuple[float, float]:
+    """The B-LTA step at completion (validation material for 3 signatures,
+    then the archive timestamp) on a 1 MB PDF, against one B-T signature of
+    the same file, in the same run."""
+    pki = generate_service_pki('Bench', crl_url='http://127.0.0.1:9/crl')
+    engine = DocumentSigner(pki.signer(), EmbeddedTimeStamper(pki.tsa()))
+    material = ValidationMaterial(
+        trust_roots=tuple(load_pem_certificates(pki.root_cert_pem)),
+        crls=(issue_crl(pki.root_cert_pem, pki.root_key_pem),),
+    )
+    data = contract_pdf(padding_bytes=MB - 64 * 1024)
+    for email in ('a@bench.example', 'b@bench.example', 'c@bench.example'):
+        data = engine.sign(data, SignatureRequest(email, SignatureAction.AGREE))
+    lta_ms = median_ms(lambda pdf: engine.extend_to_lta(pdf, material), data, runs)
+    bt_ms = median_ms(lambda pdf: engine.sign(pdf, REQUEST), data, runs)
+    print(f'  1 MB, 3 signatures: B-LTA step median {lta_ms:.1f} ms, one B-T signature median {bt_ms:.1f} ms')
+    return lta_ms, bt_ms
 
 
 if __name__ == '__main__':

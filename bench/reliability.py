@@ -996,8 +996,15 @@ def check_signed_pdf(path: str, roots_pem: bytes, root_ca_pem: bytes) -> str:
     report = verify_pdf(data, load_pem_certificates(roots_pem))
     if report.verdict != Verdict.VALID:
         return f'verify_pdf: {report.verdict.value} {list(report.problems[:2])}'
+    # Completed PDFs end with the archive timestamp of PAdES B-LTA.
+    stamps = sum(s.is_document_timestamp for s in report.signatures)
     try:
-        assert_pdfsig_accepts(data, root_ca_pem, expected_count=len(report.signatures))
+        assert_pdfsig_accepts(
+            data,
+            root_ca_pem,
+            expected_count=len(report.signatures),
+            document_timestamps=stamps,
+        )
     except AssertionError as exc:
         return f'pdfsig: {exc}'
     return ''

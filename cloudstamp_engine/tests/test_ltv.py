@@ -37,10 +37,16 @@ def later_tsas():
     return [generate_service_pki(f'Renewal TSA {n}', crl_url=f'http://127.0.0.1:9/crl{n}') for n in (1, 2)]
 
 
-def material(*pkis):
+def material(*pkis, revoked=(), revoked_at=None):
     return ValidationMaterial(
         trust_roots=tuple(root for pki in pkis for root in load_pem_certificates(pki.root_cert_pem)),
-        crls=tuple(issue_crl(pki) for pki in pkis),
+        crls=tuple(
+            issue_crl(pki.root_cert_pem, pki.root_key_pem, revoked_serials=revoked, revoked_at=revoked_at)
+            for pki in pkis
+        ),
+        certificates=tuple(
+            cert for pki in pkis for cert in load_pem_certificates(pki.signer_cert_pem + pki.tsa_cert_pem)
+        ),
     )
 
 
@@ -67,9 +73,7 @@ def test_completion_makes_every_signature_b_lta(short_lived, signed_b_t):
     report = verify_pdf(lta, roots)
     assert report.verdict == Verdict.VALID, report.problems
     assert report.signatures[-1].is_document_timestamp
-    assert_pdfsig_accepts(
-        lta, short_lived.root_cert_pem, expected_count=4, document_timestamps=1, validation_material_after=True
-    )
+    assert_pdfsig_accepts(lta, short_lived.root_cert_pem, expected_count=4, document_timestamps=1)
     # Once the archive timestamp's own TSA certificate expired, it proves nothing: renew before.
     assert not any(s.passed for s in validate_lta(lta, roots, AFTER_EXPIRY))
 
@@ -91,7 +95,7 @@ def test_renewed_twice_it_validates_offline_after_every_signing_certificate_expi
     # the file itself is intact for pyHanko and for poppler and OpenSSL
     assert verify_pdf(lta, roots).verdict in (Verdict.VALID, Verdict.UNTRUSTED)
     pems = short_lived.root_cert_pem + later_tsas[0].root_cert_pem + later_tsas[1].root_cert_pem
-    assert_pdfsig_accepts(lta, pems, expected_count=6, document_timestamps=3, validation_material_after=True)
+    assert_pdfsig_accepts(lta, pems, expected_count=6, document_timestamps=3)
 
 
 def test_only_a_b_lta_file_is_renewed(short_lived, signed_b_t):
@@ -100,14 +104,37 @@ def test_only_a_b_lta_file_is_renewed(short_lived, signed_b_t):
         signer.renew_archive_timestamp(data, material(short_lived))
 
 
-def test_a_revoked_signing_certificate_gets_no_long_term_evidence(short_lived, signed_b_t):
+def test_a_revoked_signing_certificate_shows_in_validation(short_lived, signed_b_t):
     from cryptography import x509
 
     signer, data = signed_b_t
-    serial = x509.load_pem_x509_certificate(short_lived.signer_cert_pem).serial_number
-    revoked = ValidationMaterial(
-        trust_roots=tuple(load_pem_certificates(short_lived.root_cert_pem)),
-        crls=(issue_crl(short_lived, revoked_serials=[serial]),),
-    )
-    with pytest.raises(SigningError, match='revoked'):
-        signer.extend_to_lta(data, revoked)
+    certificate = x509.load_pem_x509_certificate(short_lived.signer_cert_pem)
+    # Revoked before it signed: the signatures made with it are not valid.
+    # (Revoked later, signatures the timestamps prove earlier stay valid.)
+    revoked = material(short_lived, revoked=[certificate.serial_number], revoked_at=certificate.not_valid_before_utc)
+    lta = signer.extend_to_lta(data, revoked)
+    statuses = validate_lta(lta, revoked.trust_roots, NOW)
+    assert statuses and not any(s.passed for s in statuses), statuses
+
+
+def test_validation_material_added_after_the_newest_timestamp_keeps_the_file_valid(short_lived, signed_b_t):
+    """Other tools (pyHanko's own LTV, Adobe) append the DSS after the last
+    timestamp: only that may follow it."""
+    import asyncio
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import async_add_validation_info
+    from pyhanko_certvalidator import ValidationContext
+
+    signer, data = signed_b_t
+    lta = signer.extend_to_lta(data, material(short_lived))
+    roots = load_pem_certificates(short_lived.root_cert_pem)
+    newest = PdfFileReader(BytesIO(lta)).embedded_signatures[-1]
+    output = BytesIO()
+    context = ValidationContext(trust_roots=roots, allow_fetching=False)
+    asyncio.run(async_add_validation_info(newest, context, output=output, force_write=True))
+    extended = output.getvalue()
+    assert len(extended) > len(lta)
+    assert verify_pdf(extended, roots).verdict == Verdict.VALID
+    assert verify_pdf(extended + b'1 0 obj\n<<>>\nendobj\n%%EOF\n', roots).verdict == Verdict.INVALID

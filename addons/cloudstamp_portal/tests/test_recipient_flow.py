@@ -1,11 +1,11 @@
 import base64
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from odoo import Command, fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from cloudstamp_engine import Verdict
+from cloudstamp_engine import Verdict, validate_lta
 from cloudstamp_engine_testing.checkers import assert_pdfsig_accepts
 from cloudstamp_engine_testing.tsa_server import Rfc3161HttpServer
 
@@ -28,9 +28,9 @@ class TestRecipientFlow(CloudStampFlowCase):
         with Rfc3161HttpServer(self.env['cloudstamp.pki.certificate']._identity('tsa')) as tsa:
             self.env['ir.config_parameter'].sudo().set_param('cloudstamp.tsa_url', tsa.url)
             self._full_flow()
-        # 2 PDFs x (send, agree, forward, agree, agree) + the certificate
-        # + the completion event of the audit trail
-        self.assertEqual(tsa.request_count, 12)
+        # 2 PDFs x (send, agree, forward, agree, agree, archive timestamp)
+        # + the certificate + the completion event of the audit trail
+        self.assertEqual(tsa.request_count, 14)
 
     def _full_flow(self):
         envelope = self.make_envelope(
@@ -111,12 +111,18 @@ class TestRecipientFlow(CloudStampFlowCase):
                     ('forward', B['email']),
                     ('agree', 'dan@client.example'),
                     ('agree', C['email']),
+                    # PAdES B-LTA: validation material, then the archive timestamp
+                    ('archive', ''),
                 ],
             )
-            assert_pdfsig_accepts(data, self.root_pem, expected_count=5)
+            self.assertTrue(report.signatures[-1].is_document_timestamp)
+            assert_pdfsig_accepts(data, self.root_pem, expected_count=6, document_timestamps=1)
+            roots = self.env['cloudstamp.pki.certificate']._trust_roots()
+            lta = validate_lta(data, roots, datetime.now(UTC))
+            self.assertEqual([s.passed for s in lta], [True] * 5, lta)
             self.assertEqual(
                 [h['action'] for h in document.revision_hashes],
-                ['upload', 'send', 'agree', 'forward', 'agree', 'agree'],
+                ['upload', 'send', 'agree', 'forward', 'agree', 'agree', 'archive'],
             )
         certificate = base64.b64decode(envelope.agreement_certificate_file)
         report = self.service._verify_pdf(certificate)

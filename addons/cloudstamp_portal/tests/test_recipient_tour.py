@@ -26,4 +26,7 @@ class TestRecipientTour(CloudStampFlowCase):
         self.finalize()
         self.assertEqual(envelope.state, 'completed')
         report = self.service._verify_pdf(base64.b64decode(envelope.file_ids.signed_file))
-        self.assertEqual([s.actor for s in report.signatures], ['sales@cloudstamp.example', 'yamada@client.example'])
+        self.assertEqual(
+            [(s.actor, s.is_document_timestamp) for s in report.signatures],
+            [('sales@cloudstamp.example', False), ('yamada@client.example', False), ('', True)],
+        )

@@ -32,7 +32,8 @@ class TestVerifyPage(CloudStampFlowCase):
         self.assertIn('identical to its final version', page)
         self.assertIn('sato@client.example', page, 'who signed, as the file itself says')
         self.assertNotIn(envelope.name, page, 'nothing else about the contract')
-        self.assertEqual(page.count('<tr>') - 1, 2, 'two signatures: send and agree')
+        self.assertEqual(page.count('<tr>') - 1, 3, 'send, agree and the archive timestamp')
+        self.assertIn('ドキュメントタイムスタンプ', self.upload(final, lang='ja_JP').text)
 
     def test_a_changed_copy_is_not_valid_and_says_why_in_japanese(self):
         envelope, final = self.completed_pdf()

@@ -369,6 +369,8 @@ class CloudStampEnvelope(models.Model):
 
     def _complete(self):
         envelope = self.sudo()
+        # B-LTA before anything records the final hashes (trail, certificate, mails).
+        envelope.file_ids._extend_all_to_lta()
         envelope.write({'state': 'completed', 'completed_date': fields.Datetime.now(), 'current_recipient_id': False})
         self._log_event('completed', 'cloudstamp', {}, anchor=True)
         certificate = envelope._render_agreement_certificate()

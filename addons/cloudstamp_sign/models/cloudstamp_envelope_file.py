@@ -118,10 +118,31 @@ class CloudStampEnvelopeFile(models.Model):
         return {str(d.id): d.current_sha256 for d in self}
 
     def _sign_all(self, actor_email, action, actor_name='', page_note=''):
-        """Sign every document in memory first, then store: a failure on the
-        last file leaves all of them as they were. A stored file that is no
-        longer the one the workflow recorded is never signed."""
+        """Sign every document (see _revise_all)."""
         service = self.env['cloudstamp.signing.service']
+        self._revise_all(
+            lambda document, data: service._sign_pdf(
+                data, document.envelope_id.company_id, actor_email, action, actor_name=actor_name, page_note=page_note
+            ),
+            action,
+            actor_email,
+        )
+
+    def _extend_all_to_lta(self):
+        """Long-term validation material and an archive timestamp on every
+        document: PAdES B-LTA, at completion."""
+        service = self.env['cloudstamp.signing.service']
+        self._revise_all(
+            lambda document, data: service._extend_to_lta(data, document.envelope_id.company_id),
+            'archive',
+            'cloudstamp',
+        )
+
+    def _revise_all(self, revise, action, actor):
+        """Make the next revision of every document in memory first, then
+        store: a failure on the last file leaves all of them as they were. A
+        stored file that is no longer the one the workflow recorded is never
+        revised."""
         if self._verify_stored():
             raise UserError(
                 self.env._(
@@ -129,28 +150,15 @@ class CloudStampEnvelopeFile(models.Model):
                     'signed. Please tell the sender.'
                 )
             )
-        signed = [
-            (
-                document,
-                service._sign_pdf(
-                    document._current_pdf(),
-                    document.envelope_id.company_id,
-                    actor_email,
-                    action,
-                    actor_name=actor_name,
-                    page_note=page_note,
-                ),
-            )
-            for document in self
-        ]
-        for document, data in signed:
+        revised = [(document, revise(document, document._current_pdf())) for document in self]
+        for document, data in revised:
             digest = hashlib.sha256(data).hexdigest()
             write_field_bytes(document, 'signed_file', data, document.name)
             document.sudo().write(
                 {
                     'current_sha256': digest,
                     'revision_hashes': (document.revision_hashes or [])
-                    + [{'action': action, 'sha256': digest, 'actor': actor_email}],
+                    + [{'action': action, 'sha256': digest, 'actor': actor}],
                 }
             )
 

@@ -8,9 +8,11 @@ from odoo.exceptions import UserError
 from cloudstamp_engine import (
     KeyMaterialError,
     SigningIdentity,
+    ValidationMaterial,
     certificates_to_pem,
     generate_service_pki,
     is_self_signed,
+    issue_crl,
     load_pem_certificates,
 )
 
@@ -113,6 +115,36 @@ class CloudStampPkiCertificate(models.Model):
         records = self.sudo().search([('role', 'in', ('root', 'trusted')), ('company_id', '=', company.id)])
         return [cert for record in records for cert in load_pem_certificates(record.certificate_pem.encode())]
 
+    @api.model
+    def _crl_url(self, company):
+        base = self.env['ir.config_parameter'].sudo().get_param('web.base.url') or 'http://localhost:8069'
+        return f'{base}/cloudstamp/crl/{company.id}.crl'
+
+    def _current_crl(self, company=None):
+        """A fresh CRL (DER) of ``company``'s root, or b'' for a root whose
+        key was not kept (databases set up before long-term validation)."""
+        root = self._current('root', company)
+        if not root.private_key_ciphertext:
+            return b''
+        return issue_crl(root.certificate_pem.encode(), root._private_key_pem())
+
+    def _validation_material(self, company=None):
+        """What B-LTA embeds: every certificate the company signs and stamps
+        with (earlier ones included, archived or not), its roots, its CRL."""
+        company = company or self.env.company
+        crl = self._current_crl(company)
+        records = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([('role', 'in', ('signer', 'tsa')), ('company_id', '=', company.id)])
+        )
+        certificates = tuple(
+            cert for record in records for cert in load_pem_certificates(record.certificate_pem.encode())
+        )
+        return ValidationMaterial(
+            trust_roots=tuple(self._trust_roots(company)), crls=(crl,) if crl else (), certificates=certificates
+        )
+
     # ------------------------------------------------------------------
     # Provisioning
     # ------------------------------------------------------------------
@@ -121,11 +153,17 @@ class CloudStampPkiCertificate(models.Model):
         """A root CA, signing and TSA certificates in ``company``'s name."""
         if self.sudo().search_count([('role', '=', 'signer'), ('company_id', '=', company.id)]):
             return
-        pki = generate_service_pki(company.name or 'CloudStamp')
+        pki = generate_service_pki(company.name or 'CloudStamp', crl_url=self._crl_url(company))
         root = pki.root_cert_pem.decode()
         self.sudo().create(
             [
-                {'company_id': company.id, 'role': 'root', 'certificate_pem': root},
+                # The root's key is kept (encrypted) to sign its CRLs.
+                {
+                    'company_id': company.id,
+                    'role': 'root',
+                    'certificate_pem': root,
+                    **self._private_key_values(pki.root_key_pem),
+                },
                 {
                     'company_id': company.id,
                     'role': 'signer',

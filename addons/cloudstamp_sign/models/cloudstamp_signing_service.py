@@ -142,6 +142,21 @@ class CloudStampSigningService(models.AbstractModel):
             return self._document_signer(company).timestamp_document(data)
 
     @api.model
+    def _extend_to_lta(self, data, company):
+        """``data`` made PAdES B-LTA with ``company``'s validation material."""
+        material = self.env['cloudstamp.pki.certificate']._validation_material(company)
+        try:
+            return self._document_signer(company).extend_to_lta(data, material)
+        except SigningError as exc:
+            _logger.warning('CloudStamp could not add long-term validation: %s', exc)
+            raise UserError(
+                self.env._(
+                    'The long-term evidence could not be added just now. Nothing was changed; '
+                    'please try again in a few minutes.'
+                )
+            ) from exc
+
+    @api.model
     def _timestamp_digest(self, digest, company):
         """An RFC 3161 token over ``digest`` from ``company``'s TSA."""
         with self._tsa_failure(

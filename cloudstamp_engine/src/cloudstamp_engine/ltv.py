@@ -21,10 +21,11 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
 from pyhanko.sign.timestamps import TimeStamper
-from pyhanko.sign.validation import async_add_validation_info
 from pyhanko.sign.validation.ades import ades_lta_validation
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.policy_decl import (
     CertValidationPolicySpec,
     PdfSignatureValidationSpec,
@@ -32,7 +33,6 @@ from pyhanko.sign.validation.policy_decl import (
     RevocationInfoGatheringSpec,
     SignatureValidationSpec,
 )
-from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.context import ValidationTimingInfo
 from pyhanko_certvalidator.policy_decl import (
     CertRevTrustPolicy,
@@ -51,10 +51,12 @@ OFFLINE_FRESHNESS = timedelta(days=365 * 50)
 
 @dataclass(frozen=True)
 class ValidationMaterial:
-    """What proves the certificates good: the trusted roots and the CRLs (DER)."""
+    """What proves the certificates good: the trusted roots, every
+    certificate the signatures and timestamps use, and the CRLs (DER)."""
 
     trust_roots: tuple[asn1_x509.Certificate, ...]
     crls: tuple[bytes, ...]
+    certificates: tuple[asn1_x509.Certificate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,16 +66,6 @@ class LtaSignatureStatus:
     indication: str
 
 
-def _context(material: ValidationMaterial) -> ValidationContext:
-    # Never fetch: what goes into the file is what we hand over, nothing else.
-    return ValidationContext(
-        trust_roots=list(material.trust_roots),
-        crls=[asn1_crl.CertificateList.load(crl) for crl in material.crls],
-        allow_fetching=False,
-        revocation_mode='hard-fail',
-    )
-
-
 def _is_document_timestamp(signature) -> bool:
     return signature.sig_object.get('/Type') == '/DocTimeStamp'
 
@@ -81,45 +73,44 @@ def _is_document_timestamp(signature) -> bool:
 async def async_extend_to_lta(
     data: bytes, material: ValidationMaterial, timestamper: TimeStamper, field_name: str, reserved_bytes: int
 ) -> bytes:
-    """``data`` (signed B-T) made B-LTA: the DSS with every signature's
-    material, then a document timestamp whose own material follows it."""
-    current = data
-    count = len(PdfFileReader(BytesIO(current)).embedded_signatures)
-    for index in range(count):
-        signature = PdfFileReader(BytesIO(current)).embedded_signatures[index]
-        if _is_document_timestamp(signature):
-            continue
-        output = BytesIO()
-        await async_add_validation_info(signature, _context(material), output=output)
-        current = output.getvalue()
-    return await _timestamp(current, material, timestamper, field_name, reserved_bytes)
+    """``data`` made B-LTA (or its archive timestamp renewed): one incremental
+    update holding the DSS (certificates and CRLs) and, over it and
+    everything before, a document timestamp.
+
+    The material is what the service knows, not what is read back from each
+    signature: reading a file's signatures parses every /Contents and costs
+    more than the whole step.
+    """
+    writer = IncrementalPdfFileWriter(BytesIO(data))
+    DocumentSecurityStore.supply_dss_in_writer(
+        writer,
+        None,
+        certs=[*material.certificates, *material.trust_roots],
+        crls=[asn1_crl.CertificateList.load(crl) for crl in material.crls],
+    )
+    output = BytesIO()
+    await PdfTimeStamper(timestamper, field_name=field_name).async_timestamp_pdf(
+        writer, 'sha256', bytes_reserved=reserved_bytes, output=output
+    )
+    return output.getvalue()
 
 
 async def async_renew_archive_timestamp(
     data: bytes, material: ValidationMaterial, timestamper: TimeStamper, field_name: str, reserved_bytes: int
 ) -> bytes:
-    """A B-LTA file with the material of its newest timestamp added and a
-    fresh archive timestamp on top, before the newest one expires."""
-    signatures = PdfFileReader(BytesIO(data)).embedded_signatures
-    if not signatures or not _is_document_timestamp(signatures[-1]):
+    """A fresh archive timestamp, with material that proves the newest one
+    (its TSA's certificates and fresh CRLs), before the newest one expires."""
+    if not _ends_with_document_timestamp(data):
         raise SigningError('Only a B-LTA file (ending with an archive timestamp) can be renewed.')
-    output = BytesIO()
-    await async_add_validation_info(signatures[-1], _context(material), output=output)
-    return await _timestamp(output.getvalue(), material, timestamper, field_name, reserved_bytes)
+    return await async_extend_to_lta(data, material, timestamper, field_name, reserved_bytes)
 
 
-async def _timestamp(
-    data: bytes, material: ValidationMaterial, timestamper: TimeStamper, field_name: str, reserved_bytes: int
-) -> bytes:
-    output = BytesIO()
-    await PdfTimeStamper(timestamper, field_name=field_name).async_timestamp_pdf(
-        IncrementalPdfFileWriter(BytesIO(data)),
-        'sha256',
-        validation_context=_context(material),
-        bytes_reserved=reserved_bytes,
-        output=output,
-    )
-    return output.getvalue()
+def _ends_with_document_timestamp(data: bytes) -> bool:
+    fields = list(enumerate_sig_fields(PdfFileReader(BytesIO(data))))
+    if not fields:
+        return False
+    _name, value, _ref = fields[-1]
+    return value is not None and value.get_object().get('/Type') == '/DocTimeStamp'
 
 
 def validate_lta(

@@ -296,18 +296,20 @@ def _crl_distribution_points(url: str) -> x509.CRLDistributionPoints:
 
 
 def issue_crl(
-    pki: ServicePki,
+    issuer_cert_pem: bytes,
+    issuer_key_pem: bytes,
     revoked_serials: Iterable[int] = (),
     now: dt.datetime | None = None,
     valid_days: int = 7,
+    revoked_at: dt.datetime | None = None,
 ) -> bytes:
-    """A CRL (DER) of ``pki``'s root, listing ``revoked_serials``, valid
-    ``valid_days``: what validators need to know nothing was revoked."""
-    if not pki.root_key_pem:
-        raise KeyMaterialError('This PKI kept no root key: it cannot issue CRLs.')
+    """A CRL (DER) of the CA ``issuer_cert_pem``, listing ``revoked_serials``,
+    valid ``valid_days``: what validators need to know nothing was revoked."""
+    if not issuer_key_pem:
+        raise KeyMaterialError('No key of the issuing CA: it cannot issue CRLs.')
     now = now or dt.datetime.now(dt.UTC)
-    root = x509.load_pem_x509_certificate(pki.root_cert_pem)
-    root_key = serialization.load_pem_private_key(pki.root_key_pem, password=None)
+    root = x509.load_pem_x509_certificate(issuer_cert_pem)
+    root_key = serialization.load_pem_private_key(issuer_key_pem, password=None)
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(root.subject)
@@ -317,6 +319,6 @@ def issue_crl(
     )
     for serial in revoked_serials:
         builder = builder.add_revoked_certificate(
-            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(revoked_at or now).build()
         )
     return builder.sign(root_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)

@@ -95,17 +95,12 @@ def assert_pdfsig_accepts(
     root_cert_pem: bytes,
     expected_count: int | None = None,
     document_timestamps: int = 0,
-    validation_material_after: bool = False,
 ) -> list[PdfsigSignature]:
     """Every signature valid; the first one's certificate trusted.
 
     poppler 22.12 reports "Unknown issue with Certificate" for later
     signatures made with the same certificate, although pyHanko trusts the
     same chain, so trust is only required of the first.
-
-    With ``validation_material_after`` (PAdES B-LTA), the newest timestamp
-    covers its whole revision and only the DSS with its own validation
-    material follows.
 
     The last ``document_timestamps`` entries are document timestamps, which
     pdfsig lists but cannot check: OpenSSL's ``ts -verify`` checks them
@@ -120,25 +115,21 @@ def assert_pdfsig_accepts(
     assert all(s.unverified_type for s in stamps), sigs
     if signatures:
         assert signatures[0].certificate_trusted, sigs
-    assert sigs[-1].total_document_signed or validation_material_after, sigs
+    assert sigs[-1].total_document_signed, sigs
     if document_timestamps:
-        assert openssl_verify_document_timestamp(pdf, root_cert_pem, whole_file=not validation_material_after), (
-            'openssl ts -verify refused the timestamp'
-        )
+        assert openssl_verify_document_timestamp(pdf, root_cert_pem), 'openssl ts -verify refused the timestamp'
     return sigs
 
 
 _BYTE_RANGE = re.compile(rb'/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]')
 
 
-def openssl_verify_document_timestamp(pdf: bytes, ca_pem: bytes, whole_file: bool = True) -> bool:
+def openssl_verify_document_timestamp(pdf: bytes, ca_pem: bytes) -> bool:
     """The newest signature of ``pdf``, read as a document timestamp, with
     OpenSSL: the token in its /Contents must vouch for the SHA-256 of its
-    byte ranges, and those ranges must span the whole file (or, without
-    ``whole_file``, a whole revision: up to an %%EOF)."""
+    byte ranges, and those ranges must span the whole file."""
     start1, length1, start2, length2 = (int(n) for n in _BYTE_RANGE.findall(pdf)[-1])
-    end = start2 + length2
-    if start1 != 0 or (end != len(pdf) if whole_file else not pdf[:end].rstrip().endswith(b'%%EOF')):
+    if start1 != 0 or start2 + length2 != len(pdf):
         return False
     contents = pdf[start1 + length1 : start2].strip(b'<>')
     token = _der_prefix(bytes.fromhex(contents.decode('ascii')))
