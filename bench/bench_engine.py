@@ -31,7 +31,7 @@ from cloudstamp_engine import (
     SignatureRequest,
     ValidationMaterial,
     generate_service_pki,
-    issue_crl,
+    issue_certificate_crl,
     load_pem_certificates,
     preflight,
 )
@@ -146,11 +146,16 @@ def lta_completion(runs: int) -> tuple[float, float]:
     """The B-LTA step at completion (validation material for 3 signatures,
     then the archive timestamp) on a 1 MB PDF, against one B-T signature of
     the same file, in the same run."""
-    pki = generate_service_pki('Bench', crl_url='http://127.0.0.1:9/crl')
+    pki = generate_service_pki('Bench', crl_base_url='http://127.0.0.1:9/crl/1')
     engine = DocumentSigner(pki.signer(), EmbeddedTimeStamper(pki.tsa()))
+    # What the service embeds: one CRL per certificate (signer and TSA).
     material = ValidationMaterial(
         trust_roots=tuple(load_pem_certificates(pki.root_cert_pem)),
-        crls=(issue_crl(pki.root_cert_pem, pki.root_key_pem),),
+        crls=tuple(
+            issue_certificate_crl(pki.root_cert_pem, pki.root_key_pem, pem)
+            for pem in (pki.signer_cert_pem, pki.tsa_cert_pem)
+        ),
+        certificates=tuple(load_pem_certificates(pki.signer_cert_pem + pki.tsa_cert_pem)),
     )
     data = contract_pdf(padding_bytes=MB - 64 * 1024)
     for email in ('a@bench.example', 'b@bench.example', 'c@bench.example'):

@@ -20,6 +20,7 @@
         'views/cloudstamp_menus.xml',
         'views/cloudstamp_envelope_views.xml',
         'wizard/cloudstamp_verify_wizard_views.xml',
+        'wizard/cloudstamp_certificate_revoke_views.xml',
         'views/res_config_settings_views.xml',
         'views/res_users_views.xml',
     ],

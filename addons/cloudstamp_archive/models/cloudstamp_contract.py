@@ -13,6 +13,8 @@ from odoo.tools import SQL, escape_psql
 
 from odoo.addons.cloudstamp_sign.tools import field_attachments, read_field_bytes, write_field_bytes
 
+from cloudstamp_engine import newest_archive_timestamp
+
 from ..tools import fulltext
 from ..tools.suggestions import company_key, suggest
 from ..tools.zip_stream import ZipStream, chunks
@@ -31,6 +33,7 @@ WORKFLOW_FIELDS = (
     'imported_sha256',
     'timestamped_file',
     'timestamped_sha256',
+    'evidence_valid_until',
     'verification_verdict',
     'verification_report',
     'suggested_transaction_date',
@@ -167,6 +170,12 @@ class CloudStampContract(models.Model):
     timestamped_file = fields.Binary(attachment=True, readonly=True, copy=False)
     timestamped_filename = fields.Char(compute='_compute_timestamped_filename')
     timestamped_sha256 = fields.Char('Timestamped SHA-256', readonly=True, copy=False)
+    evidence_valid_until = fields.Datetime(
+        compute='_compute_evidence_valid_until',
+        store=True,
+        help='The signatures and timestamps of this contract can be validated, offline, until this date: the end '
+        'of the certificate of the time stamping authority of its newest timestamp.',
+    )
     verification_verdict = fields.Selection(
         [
             ('valid', 'Valid signatures'),
@@ -199,6 +208,18 @@ class CloudStampContract(models.Model):
         ),
         ('renewal_months_positive', 'CHECK(renewal_months > 0)', 'The renewal term must be at least one month.'),
     ]
+
+    @api.depends('envelope_id.evidence_valid_until', 'timestamped_sha256')
+    def _compute_evidence_valid_until(self):
+        for contract in self:
+            if contract.envelope_id:
+                contract.evidence_valid_until = contract.envelope_id.evidence_valid_until
+                continue
+            stamp = contract.timestamped_sha256 and newest_archive_timestamp(
+                read_field_bytes(contract.sudo(), 'timestamped_file')
+            )
+            valid_until = stamp and stamp.tsa_valid_until
+            contract.evidence_valid_until = valid_until and valid_until.replace(tzinfo=None)
 
     @api.depends('imported_filename')
     def _compute_timestamped_filename(self):

@@ -54,6 +54,8 @@ class TestContract(CloudStampCase):
         )
         self.assertEqual((contract.amount, contract.transaction_date), (1_200_000, date(2026, 4, 1)))
         self.assertEqual(contract.date_signed, envelope.completed_date)
+        self.assertTrue(contract.evidence_valid_until)
+        self.assertEqual(contract.evidence_valid_until, envelope.file_ids.evidence_valid_until)
         self.assertEqual(contract.file_ids, envelope.file_ids)
         self.assertEqual(contract.retention_end, date(2033, 4, 1))
         self.assertEqual(contract.user_id, self.sender)

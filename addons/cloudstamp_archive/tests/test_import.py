@@ -82,6 +82,9 @@ class TestImport(CloudStampCase):
         self.assertTrue(report.signatures[-1].is_document_timestamp)
         assert_pdfsig_accepts(timestamped, self.root_pem, expected_count=1, document_timestamps=1)
         self.assertEqual(self.tsa.request_count, 1)
+        # the archive shows until when that timestamp can be validated: its TSA certificate's end
+        tsa = self.env['cloudstamp.pki.certificate']._current('tsa')
+        self.assertEqual(contract.evidence_valid_until, tsa.not_after)
         # a scan carries no signature: the stored report says so
         self.assertEqual(contract.verification_verdict, 'unsigned')
         self.assertEqual(contract.verification_report['problems'], ['no signatures'])

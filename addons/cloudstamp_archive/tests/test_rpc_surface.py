@@ -184,6 +184,11 @@ DECISIONS = {
     'cloudstamp.contract.export': dict.fromkeys(
         SEARCHES | DRAFTING | READS | {'write', 'copy', 'action_download'}, ADMIN
     ),
+    # Revoking the company's signing certificate: Odoo administrators only
+    # (the access rights, and the method's own check).
+    'cloudstamp.certificate.revoke': dict.fromkeys(
+        SEARCHES | DRAFTING | READS | {'write', 'copy', 'action_revoke'}, ADMIN
+    ),
     # Types and tags: read by every CloudStamp user; changed, and the type
     # names translated, by administrators.
     'cloudstamp.contract.type': {
@@ -292,7 +297,16 @@ def probe_field(model):
     return next(
         (
             name
-            for name in (model._rec_name, 'subject', 'actor', 'ip_address', 'pdf_filename', 'upload_filename', 'scope')
+            for name in (
+                model._rec_name,
+                'subject',
+                'actor',
+                'ip_address',
+                'pdf_filename',
+                'upload_filename',
+                'scope',
+                'reason',
+            )
             if name and name in model._fields
         ),
         'id',
@@ -404,6 +418,9 @@ class TestRpcSurface(HttpCase):
                 {'upload': base64.b64encode(contract_pdf()), 'upload_filename': 'rpc.pdf'}
             ),
             'cloudstamp.contract.export': admin_env['cloudstamp.contract.export'].create({'scope': 'all'}),
+            'cloudstamp.certificate.revoke': admin_env['cloudstamp.certificate.revoke'].create(
+                {'reason': 'superseded'}
+            ),
             'cloudstamp.agreement.mixin': env['cloudstamp.agreement.mixin'].browse(1),
             **bridge_targets(admin_env),
         }

@@ -31,6 +31,8 @@ class CloudStampVerifyPage(http.Controller):
             'forward': env._('Forwarded'),
             'agree': env._('Agreed'),
             'complete': env._('Completed'),
+            'archive': env._('Archive timestamp'),
+            'timestamp': env._('Document timestamp'),
         }
         response = request.render(
             'cloudstamp_portal.page_verify',

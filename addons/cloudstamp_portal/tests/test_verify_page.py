@@ -33,7 +33,19 @@ class TestVerifyPage(CloudStampFlowCase):
         self.assertIn('sato@client.example', page, 'who signed, as the file itself says')
         self.assertNotIn(envelope.name, page, 'nothing else about the contract')
         self.assertEqual(page.count('<tr>') - 1, 3, 'send, agree and the archive timestamp')
-        self.assertIn('ドキュメントタイムスタンプ', self.upload(final, lang='ja_JP').text)
+        # B-LTA: the material is in the file, and the evidence lasts as long as the archive TSA's certificate
+        self.assertIn('Validation material (certificates and revocation lists) is embedded', page)
+        valid_until = envelope.file_ids.evidence_valid_until.strftime('%Y-%m-%d')
+        self.assertIn(f'<strong class="o_cloudstamp_valid_until">{valid_until}</strong>', page)
+        japanese = self.upload(final, lang='ja_JP').text
+        self.assertIn('ドキュメントタイムスタンプ', japanese)
+        self.assertIn('検証情報（証明書と失効リスト）がファイルに埋め込まれています', japanese)
+
+    def test_a_plain_b_t_file_says_nothing_is_embedded(self):
+        envelope, token = self.sent_to({'name': '佐藤 一郎', 'email': 'sato@client.example'}, open_documents=True)
+        sent = base64.b64decode(envelope.file_ids.signed_file)
+        page = self.upload(sent).text
+        self.assertIn('No validation material is embedded', page)
 
     def test_a_changed_copy_is_not_valid_and_says_why_in_japanese(self):
         envelope, final = self.completed_pdf()

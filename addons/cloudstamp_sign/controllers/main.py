@@ -19,15 +19,21 @@ class CloudStampController(http.Controller):
 
 
 class CloudStampCrl(http.Controller):
-    @http.route('/cloudstamp/crl/<int:company_id>.crl', type='http', auth='public', methods=['GET'], sitemap=False)
-    def crl(self, company_id):
-        """The CRL of a company's root CA, at the distribution point its
-        certificates name: public by nature, and signed fresh."""
-        certificates = request.env['cloudstamp.pki.certificate'].sudo()
-        # A company without a PKI gets none from an anonymous request.
-        if not certificates.search_count([('role', '=', 'root'), ('company_id', '=', company_id)]):
-            raise request.not_found()
-        crl = certificates._current_crl(request.env['res.company'].sudo().browse(company_id))
+    @http.route(
+        '/cloudstamp/crl/<int:company_id>/<string:serial_hex>.crl',
+        type='http',
+        auth='public',
+        methods=['GET'],
+        sitemap=False,
+    )
+    def crl(self, company_id, serial_hex):
+        """The CRL of one certificate of a company's CA, at the distribution
+        point that certificate names: public by nature, and signed fresh."""
+        try:
+            serial = int(serial_hex, 16)
+        except ValueError:
+            raise request.not_found() from None
+        crl = request.env['cloudstamp.pki.certificate']._published_crl(company_id, serial)
         if not crl:
             raise request.not_found()
         return request.make_response(

@@ -29,6 +29,11 @@ _ROUND_END_EVENTS = {
 _FINAL_EVENTS = dict(_ROUND_END_EVENTS, completed='completed')
 # What may still happen after the final event: a link opening the final PDFs.
 _ACCESS_EVENTS = ('notified', 'code_failed', 'locked', 'unlocked')
+# ... and, for a completed document, the renewals of its archive timestamps.
+_AFTER_FINAL_EVENTS = (*_ACCESS_EVENTS, 'evidence_renewed')
+# A renewal is due this long before the newest archive timestamp's TSA
+# certificate expires (the company may choose a shorter period).
+RENEWAL_MARGIN = timedelta(days=30)
 # A recipient's own steps, whose IP addresses the certificate of agreement shows.
 _PARTY_STEPS = ('opened', 'terms_accepted', 'agreed', 'forwarded')
 # Ends a recipient caused: the notice to the sender and to earlier parties.
@@ -121,6 +126,12 @@ class CloudStampEnvelope(models.Model):
     agreement_certificate_file = fields.Binary('Certificate of Agreement', attachment=True, readonly=True, copy=False)
     agreement_certificate_filename = fields.Char(compute='_compute_agreement_certificate_filename')
     revision_count = fields.Integer(compute='_compute_revision_count')
+    evidence_valid_until = fields.Datetime(
+        compute='_compute_evidence_valid_until',
+        store=True,
+        help='The signed files can be validated, offline, until this date; CloudStamp renews their archive '
+        'timestamps before then.',
+    )
 
     _sql_constraints = [
         ('document_ref_unique', 'unique(document_ref)', 'The document ID must be unique.'),
@@ -165,6 +176,12 @@ class CloudStampEnvelope(models.Model):
     def _compute_agreement_certificate_filename(self):
         for envelope in self:
             envelope.agreement_certificate_filename = f'{envelope.document_ref}_certificate.pdf'
+
+    @api.depends('file_ids.evidence_valid_until')
+    def _compute_evidence_valid_until(self):
+        for envelope in self:
+            dates = [date for date in envelope.file_ids.mapped('evidence_valid_until') if date]
+            envelope.evidence_valid_until = min(dates) if dates else False
 
     @api.depends('revision_ids')
     def _compute_revision_count(self):
@@ -320,7 +337,7 @@ class CloudStampEnvelope(models.Model):
         if final_event and events:
             anchored = events.filtered('anchor_token')[-1:]
             after = events.filtered(lambda e: e.sequence > anchored.sequence)
-            if anchored.event_type != final_event or set(after.mapped('event_type')) - set(_ACCESS_EVENTS):
+            if anchored.event_type != final_event or set(after.mapped('event_type')) - set(_AFTER_FINAL_EVENTS):
                 return self.env._('The audit trail of a finished document must end with its timestamped final event.')
         document = self.file_ids._verify_stored()
         if document:
@@ -403,7 +420,7 @@ class CloudStampEnvelope(models.Model):
             'report': report,
             'document_ref': refs[-1] if refs else '',
             'known': bool(envelope),
-            'identical': bool(envelope) and sha256 in envelope.file_ids.mapped('current_sha256'),
+            'identical': bool(envelope) and sha256 in envelope.file_ids._final_versions(),
         }
 
     def _render_agreement_certificate(self):
@@ -590,6 +607,38 @@ class CloudStampEnvelope(models.Model):
     def _cron_expire(self):
         overdue = self.sudo().search([('state', '=', 'sent'), ('expiry_date', '<', fields.Datetime.now())])
         overdue._each_isolated('expire', lambda e: e._end_round('expired', None, {}))
+
+    @api.model
+    def _cron_renew_evidence(self, batch_size=50):
+        """Renew the archive timestamps of completed documents before they
+        can no longer be validated, company by company: first replace the
+        company's own certificates that are about to expire, so that each
+        renewal outlives the timestamp it renews."""
+        now = fields.Datetime.now()
+        completed = self.sudo()._read_group([('state', '=', 'completed')], ['company_id'])
+        for (company,) in completed:
+            self.env['cloudstamp.pki.certificate']._rotate_expiring(company)
+            due_domain = [('evidence_valid_until', '<', now + RENEWAL_MARGIN)]
+            if company.cloudstamp_evidence_renewal_days:
+                renewed_before = now - timedelta(days=company.cloudstamp_evidence_renewal_days)
+                due_domain = ['|', *due_domain, ('file_ids.archive_timestamp_date', '<', renewed_before)]
+            domain = [('state', '=', 'completed'), ('company_id', '=', company.id), *due_domain]
+            due = self.sudo().search(domain, limit=batch_size, order='evidence_valid_until, id')
+            due._each_isolated('renew the evidence of', lambda e: e._renew_evidence())
+
+    def _renew_evidence(self):
+        self.file_ids._renew_all_archive_timestamps()
+        valid_until = self.evidence_valid_until
+        self._log_event('evidence_renewed', 'cloudstamp', {'valid_until': fields.Datetime.to_string(valid_until)})
+        if valid_until and valid_until < fields.Datetime.now() + RENEWAL_MARGIN:
+            # An external TSA whose certificate ends soon: nothing more can be
+            # done here than say so, once per run.
+            _logger.warning(
+                'CloudStamp: the renewed evidence of %s is valid only until %s; '
+                'the time stamping authority should renew its certificate.',
+                self.document_ref,
+                valid_until,
+            )
 
     @api.model
     def _cron_remind(self):

@@ -4,6 +4,8 @@ import hashlib
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from cloudstamp_engine import newest_archive_timestamp
+
 from ..tools import field_attachments, read_field_bytes, write_field_bytes
 
 
@@ -33,6 +35,14 @@ class CloudStampEnvelopeFile(models.Model):
     )
     page_count = fields.Integer('Pages', readonly=True)
     file_size = fields.Integer('Size (bytes)', readonly=True)
+    archive_timestamp_date = fields.Datetime(
+        'Archive Timestamp', readonly=True, help='When the newest archive timestamp (PAdES B-LTA) was added.'
+    )
+    evidence_valid_until = fields.Datetime(
+        readonly=True,
+        help='The signed file can be validated until this date: the end of the certificate of the time stamping '
+        'authority of its newest archive timestamp. CloudStamp renews it before then.',
+    )
 
     def _get_workflow_fields(self):
         return super()._get_workflow_fields() + (
@@ -42,6 +52,8 @@ class CloudStampEnvelopeFile(models.Model):
             'revision_hashes',
             'page_count',
             'file_size',
+            'archive_timestamp_date',
+            'evidence_valid_until',
         )
 
     def _evidence_envelopes(self):
@@ -137,6 +149,39 @@ class CloudStampEnvelopeFile(models.Model):
             'archive',
             'cloudstamp',
         )
+        self._record_archive_timestamps()
+
+    def _renew_all_archive_timestamps(self):
+        """A fresh archive timestamp with renewed validation material on
+        every document, before the newest one can no longer be validated."""
+        service = self.env['cloudstamp.signing.service']
+        self._revise_all(
+            lambda document, data: service._renew_archive_timestamp(data, document.envelope_id.company_id),
+            'renew',
+            'cloudstamp',
+        )
+        self._record_archive_timestamps()
+
+    def _record_archive_timestamps(self):
+        for document in self:
+            archive = newest_archive_timestamp(document._current_pdf())
+            valid_until = archive.tsa_valid_until if archive else None
+            document.sudo().write(
+                {
+                    'archive_timestamp_date': archive and archive.gen_time.replace(tzinfo=None),
+                    'evidence_valid_until': valid_until and valid_until.replace(tzinfo=None),
+                }
+            )
+
+    def _final_versions(self):
+        """SHA-256 of every version handed out as final: the completed file
+        and each renewal of it (a renewal only appends)."""
+        return {
+            revision['sha256']
+            for document in self
+            for revision in document.revision_hashes or ()
+            if revision.get('action') in ('archive', 'renew')
+        }
 
     def _revise_all(self, revise, action, actor):
         """Make the next revision of every document in memory first, then

@@ -54,6 +54,7 @@ class CloudStampEvent(models.Model):
             ('cancelled', 'Cancelled'),
             ('expired', 'Expired'),
             ('completed', 'Completed'),
+            ('evidence_renewed', 'Evidence renewed'),
         ],
         string='Event',
         required=True,
@@ -143,6 +144,11 @@ class CloudStampEvent(models.Model):
                 return self.env._('Reason: %s', details.get('reason', ''))
             case 'revision_requested':
                 return self.env._('Comment: %s', details.get('comment', ''))
+            case 'evidence_renewed':
+                return self.env._(
+                    'Archive timestamps renewed; the evidence is valid until %s',
+                    details.get('valid_until') or '-',
+                )
             case 'forwarded':
                 return self.env._(
                     'Forwarded to %(name)s <%(email)s>: %(message)s',

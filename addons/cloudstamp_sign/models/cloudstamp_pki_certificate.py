@@ -1,5 +1,7 @@
 import hashlib
+from datetime import UTC, datetime, timedelta
 
+from cryptography import x509
 from cryptography.exceptions import InvalidTag
 
 from odoo import api, fields, models
@@ -7,18 +9,34 @@ from odoo.exceptions import UserError
 
 from cloudstamp_engine import (
     KeyMaterialError,
+    LeafRole,
+    Revocation,
+    RevocationReason,
     SigningIdentity,
     ValidationMaterial,
     certificates_to_pem,
+    crl_distribution_url,
+    fetch_crls,
     generate_service_pki,
     is_self_signed,
-    issue_crl,
+    issue_certificate_crl,
+    issue_leaf_certificate,
     load_pem_certificates,
+    timestamp_certificates,
 )
 
 from ..tools import master_key
 
 KEY_PURPOSE = 'private-keys'
+# Lifetime of the certificates the service's own CA issues, until an
+# administrator sets cloudstamp.certificate_days (tests use short ones).
+DEFAULT_CERTIFICATE_DAYS = 3650
+# A certificate of our own CA is replaced this long before it expires, so
+# every archive timestamp renewal gets a TSA certificate that outlives it.
+ROTATION_MARGIN = timedelta(days=90)
+# Validators fetching a CRL from its distribution point see a revocation
+# within this time.
+PUBLISHED_CRL_VALIDITY = timedelta(days=7)
 
 
 class CloudStampPkiCertificate(models.Model):
@@ -53,7 +71,19 @@ class CloudStampPkiCertificate(models.Model):
     subject = fields.Char(compute='_compute_certificate_info', store=True)
     not_after = fields.Datetime('Valid Until', compute='_compute_certificate_info', store=True)
     sha256_fingerprint = fields.Char('SHA-256 Fingerprint', compute='_compute_certificate_info', store=True)
+    serial_number = fields.Char(compute='_compute_certificate_info', store=True)
     active = fields.Boolean(default=True)
+    revoked_at = fields.Datetime('Revoked Since', readonly=True)
+    revocation_reason = fields.Selection(
+        selection=[
+            (RevocationReason.UNSPECIFIED.value, 'Unspecified'),
+            (RevocationReason.KEY_COMPROMISE.value, 'Key compromise'),
+            (RevocationReason.AFFILIATION_CHANGED.value, 'Affiliation changed'),
+            (RevocationReason.SUPERSEDED.value, 'Superseded'),
+            (RevocationReason.CESSATION_OF_OPERATION.value, 'Cessation of operation'),
+        ],
+        readonly=True,
+    )
 
     @api.depends('certificate_pem')
     def _compute_certificate_info(self):
@@ -62,6 +92,8 @@ class CloudStampPkiCertificate(models.Model):
             record.subject = cert.subject.human_friendly
             record.not_after = cert['tbs_certificate']['validity']['not_after'].native.replace(tzinfo=None)
             record.sha256_fingerprint = hashlib.sha256(cert.dump()).hexdigest()
+            # As text: serials are 159-bit numbers.
+            record.serial_number = str(cert.serial_number)
 
     # ------------------------------------------------------------------
     # Lookup (all sudo: callers are the signing service and settings)
@@ -116,33 +148,96 @@ class CloudStampPkiCertificate(models.Model):
         return [cert for record in records for cert in load_pem_certificates(record.certificate_pem.encode())]
 
     @api.model
-    def _crl_url(self, company):
+    def _crl_base_url(self, company):
+        """Where the CRLs of ``company``'s certificates are published; each
+        certificate names ``<this>/<its serial in hex>.crl``."""
         base = self.env['ir.config_parameter'].sudo().get_param('web.base.url') or 'http://localhost:8069'
-        return f'{base}/cloudstamp/crl/{company.id}.crl'
+        return f'{base}/cloudstamp/crl/{company.id}'
 
-    def _current_crl(self, company=None):
-        """A fresh CRL (DER) of ``company``'s root, or b'' for a root whose
-        key was not kept (databases set up before long-term validation)."""
-        root = self._current('root', company)
-        if not root.private_key_ciphertext:
+    def _crl(self, next_update=None):
+        """This certificate's CRL (DER), listing it if it was revoked; b''
+        when the company's CA cannot sign one (a PKCS#12 of a public CA, a
+        database set up before long-term validation) or the certificate
+        names no distribution point."""
+        self.ensure_one()
+        root = self._current('root', self.company_id)
+        if not self._issued_by_own_root(self.company_id) or not crl_distribution_url(
+            x509.load_pem_x509_certificate(self.certificate_pem.encode())
+        ):
             return b''
-        return issue_crl(root.certificate_pem.encode(), root._private_key_pem())
+        revocation = (
+            Revocation(
+                int(self.serial_number), self.revoked_at.replace(tzinfo=UTC), RevocationReason(self.revocation_reason)
+            )
+            if self.revoked_at
+            else None
+        )
+        return issue_certificate_crl(
+            root.certificate_pem.encode(),
+            root._private_key_pem(),
+            self.certificate_pem.encode(),
+            revocation,
+            next_update=next_update,
+        )
 
-    def _validation_material(self, company=None):
+    @api.model
+    def _published_crl(self, company_id, serial):
+        """The CRL served at a distribution point, valid for a week (those in
+        B-LTA files are valid until the certificate expires)."""
+        record = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    ('company_id', '=', company_id),
+                    ('role', 'in', ('signer', 'tsa')),
+                    ('serial_number', '=', str(serial)),
+                ],
+                limit=1,
+            )
+        )
+        return record._crl(datetime.now(UTC) + PUBLISHED_CRL_VALIDITY) if record else b''
+
+    def _validation_material(self, company=None, data=None):
         """What B-LTA embeds: every certificate the company signs and stamps
-        with (earlier ones included, archived or not), its roots, its CRL."""
+        with (earlier ones included, archived or not), its roots, and a CRL
+        for each of them still valid. Expired ones need none: the CRLs that
+        earlier updates put in the file cover them.
+
+        With ``data``, also the certificates of an external TSA found in its
+        newest timestamp, and their CRLs, fetched from their distribution
+        points (:raises RevocationFetchError: when one cannot be fetched).
+        """
         company = company or self.env.company
-        crl = self._current_crl(company)
+        self._current('root', company)
         records = (
             self.sudo()
             .with_context(active_test=False)
             .search([('role', 'in', ('signer', 'tsa')), ('company_id', '=', company.id)])
         )
+        now = fields.Datetime.now()
+        crls = tuple(crl for record in records.filtered(lambda r: r.not_after > now) if (crl := record._crl()))
         certificates = tuple(
             cert for record in records for cert in load_pem_certificates(record.certificate_pem.encode())
         )
+        external = self._external_timestamp_certificates(data, company) if data is not None else ()
         return ValidationMaterial(
-            trust_roots=tuple(self._trust_roots(company)), crls=(crl,) if crl else (), certificates=certificates
+            trust_roots=tuple(self._trust_roots(company)),
+            crls=crls + fetch_crls([cert for cert in external if not is_self_signed(cert)]),
+            certificates=certificates + external,
+        )
+
+    def _external_timestamp_certificates(self, data, company):
+        """The certificates of ``data``'s newest timestamp that are not the
+        company's own: an external TSA's certificate and chain."""
+        known = set(
+            self.sudo()
+            .with_context(active_test=False)
+            .search([('company_id', '=', company.id)])
+            .mapped('sha256_fingerprint')
+        )
+        return tuple(
+            cert for cert in timestamp_certificates(data) if hashlib.sha256(cert.dump()).hexdigest() not in known
         )
 
     # ------------------------------------------------------------------
@@ -153,7 +248,9 @@ class CloudStampPkiCertificate(models.Model):
         """A root CA, signing and TSA certificates in ``company``'s name."""
         if self.sudo().search_count([('role', '=', 'signer'), ('company_id', '=', company.id)]):
             return
-        pki = generate_service_pki(company.name or 'CloudStamp', crl_url=self._crl_url(company))
+        pki = generate_service_pki(
+            company.name or 'CloudStamp', leaf_days=self._certificate_days(), crl_base_url=self._crl_base_url(company)
+        )
         root = pki.root_cert_pem.decode()
         self.sudo().create(
             [
@@ -180,6 +277,67 @@ class CloudStampPkiCertificate(models.Model):
                 },
             ]
         )
+
+    @api.model
+    def _certificate_days(self):
+        params = self.env['ir.config_parameter'].sudo()
+        return int(params.get_param('cloudstamp.certificate_days', DEFAULT_CERTIFICATE_DAYS))
+
+    def _issued_by_own_root(self, company):
+        """Whether this certificate comes from ``company``'s own CA, which
+        can replace it (not from a PKCS#12 of a public CA)."""
+        root = self._current('root', company)
+        return bool(root.private_key_ciphertext) and (self.chain_pem or '').strip() == root.certificate_pem.strip()
+
+    @api.model
+    def _rotate_expiring(self, company):
+        """Replace ``company``'s own signing and TSA certificates that
+        expire within ROTATION_MARGIN with new ones (new keys): renewals and
+        new signatures then use a certificate that outlives them."""
+        limit = fields.Datetime.now() + ROTATION_MARGIN
+        for role in (LeafRole.SIGNER, LeafRole.TSA):
+            current = self._current(role.value, company)
+            if current.not_after < limit and current._issued_by_own_root(company):
+                current._replace_with_new_certificate(role, company)
+
+    def _replace_with_new_certificate(self, role, company):
+        """Archive this certificate and issue its successor from the
+        company's root; the old one stays in the validation material."""
+        self.ensure_one()
+        root = self._current('root', company)
+        issued = issue_leaf_certificate(
+            root.certificate_pem.encode(),
+            root._private_key_pem(),
+            role,
+            days=self._certificate_days(),
+            crl_base_url=self._crl_base_url(company),
+        )
+        self.active = False
+        return self.sudo().create(
+            {
+                'company_id': company.id,
+                'role': role.value,
+                'certificate_pem': issued.cert_pem.decode(),
+                'chain_pem': root.certificate_pem,
+                **self._private_key_values(issued.key_pem),
+            }
+        )
+
+    @api.model
+    def _revoke_signer(self, company, reason, revoked_at=None):
+        """Revoke ``company``'s signing certificate from ``revoked_at`` on
+        (for a compromised key: since when it may have been compromised)
+        and sign from now on with a new one. The CRL lists it at once."""
+        current = self._current('signer', company)
+        if not current._issued_by_own_root(company):
+            raise UserError(
+                self.env._(
+                    'This signing certificate was issued by another certification authority: '
+                    'ask that authority to revoke it, then upload a new one.'
+                )
+            )
+        current.write({'revoked_at': revoked_at or fields.Datetime.now(), 'revocation_reason': reason})
+        return current._replace_with_new_certificate(LeafRole.SIGNER, company)
 
     @api.model
     def _install_pkcs12(self, data, password, company):

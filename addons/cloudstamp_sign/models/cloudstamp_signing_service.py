@@ -144,9 +144,22 @@ class CloudStampSigningService(models.AbstractModel):
     @api.model
     def _extend_to_lta(self, data, company):
         """``data`` made PAdES B-LTA with ``company``'s validation material."""
-        material = self.env['cloudstamp.pki.certificate']._validation_material(company)
+        return self._long_term_step(data, company, renew=False)
+
+    @api.model
+    def _renew_archive_timestamp(self, data, company):
+        """A fresh archive timestamp, with fresh validation material, over a
+        B-LTA file."""
+        return self._long_term_step(data, company, renew=True)
+
+    @api.model
+    def _long_term_step(self, data, company, renew):
+        signer = self._document_signer(company)
         try:
-            return self._document_signer(company).extend_to_lta(data, material)
+            material = self.env['cloudstamp.pki.certificate']._validation_material(company, data)
+            if renew:
+                return signer.renew_archive_timestamp(data, material)
+            return signer.extend_to_lta(data, material)
         except SigningError as exc:
             _logger.warning('CloudStamp could not add long-term validation: %s', exc)
             raise UserError(

@@ -14,8 +14,19 @@ class ResCompany(models.Model):
         default=3,
         help='The reminder job mails a new link to a recipient who has not acted for this long.',
     )
+    cloudstamp_evidence_renewal_days = fields.Integer(
+        'CloudStamp Evidence Renewal Period (days)',
+        default=0,
+        help='Renew the archive timestamps of completed documents at least this often. '
+        '0: only shortly before the certificate of the time stamping authority expires.',
+    )
 
     _sql_constraints = [
+        (
+            'cloudstamp_evidence_renewal_days_not_negative',
+            'CHECK(cloudstamp_evidence_renewal_days >= 0)',
+            'The evidence renewal period cannot be negative.',
+        ),
         (
             'cloudstamp_expiry_days_positive',
             'CHECK(cloudstamp_expiry_days > 0)',

@@ -22,6 +22,9 @@ class ResConfigSettings(models.TransientModel):
     cloudstamp_remind_after_days = fields.Integer(
         'Remind after (days)', related='company_id.cloudstamp_remind_after_days', readonly=False
     )
+    cloudstamp_evidence_renewal_days = fields.Integer(
+        'Renew evidence every (days)', related='company_id.cloudstamp_evidence_renewal_days', readonly=False
+    )
     cloudstamp_tsa_url = fields.Char(
         'Time Stamping Authority URL',
         config_parameter='cloudstamp.tsa_url',

@@ -1,7 +1,13 @@
 import json
 import xmlrpc.client
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from cryptography import x509
 
 from odoo.tests import HttpCase, tagged
+
+from cloudstamp_engine import crl_distribution_url
 
 
 @tagged('post_install', '-at_install')
@@ -16,6 +22,25 @@ class TestCloudStampHttp(HttpCase):
         root = self.env['cloudstamp.pki.certificate']._current('root')
         self.assertEqual(response.text, root.certificate_pem)
         self.assertIn('attachment', response.headers['Content-Disposition'])
+
+    def test_each_certificate_crl_is_public_at_its_distribution_point(self):
+        certificates = self.env['cloudstamp.pki.certificate']
+        signer = certificates._current('signer')
+        url = crl_distribution_url(x509.load_pem_x509_certificate(signer.certificate_pem.encode()))
+        path = urlsplit(url).path
+        self.assertTrue(path.startswith(f'/cloudstamp/crl/{self.env.company.id}/'), url)
+        response = self.url_open(path)  # no login: validators anywhere fetch it
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.headers['Content-Type'], 'application/pkix-crl')
+        crl = x509.load_der_x509_crl(response.content)
+        root = x509.load_pem_x509_certificate(certificates._current('root').certificate_pem.encode())
+        self.assertTrue(crl.is_signature_valid(root.public_key()))
+        self.assertEqual(len(crl), 0)
+        # fresh for a week: a revocation shows within that time
+        self.assertLess(crl.next_update_utc - crl.last_update_utc, timedelta(days=8))
+        for unknown in (f'/cloudstamp/crl/{self.env.company.id}/abc.crl', f'/cloudstamp/crl/99999/{path[-10:]}'):
+            self.assertEqual(self.url_open(unknown).status_code, 404)
+        self.assertEqual(self.url_open(f'/cloudstamp/crl/{self.env.company.id}/zz%27.crl').status_code, 404)
 
     def test_private_keys_do_not_leave_over_rpc(self):
         # JSON-RPC, as the web client does it

@@ -73,3 +73,8 @@ class SigningError(CloudStampEngineError):
 
 class TimestampError(SigningError):
     """The time-stamping authority did not deliver a usable token."""
+
+
+class RevocationFetchError(SigningError):
+    """Revocation data (a CRL) that long-term validation needs could not be
+    fetched: the file is left as it was, to be completed later."""

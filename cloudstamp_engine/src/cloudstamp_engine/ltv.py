@@ -12,11 +12,14 @@ timestamp on top (ETSI EN 319 142-1); earlier signatures are never touched.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from io import BytesIO
 
+from asn1crypto import cms
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -36,17 +39,13 @@ from pyhanko.sign.validation.policy_decl import (
 from pyhanko_certvalidator.context import ValidationTimingInfo
 from pyhanko_certvalidator.policy_decl import (
     CertRevTrustPolicy,
-    FreshnessReqType,
     RevocationCheckingPolicy,
     RevocationCheckingRule,
 )
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
-from .errors import SigningError
-
-# How long after its issue a CRL in the file still counts for an archive
-# timestamp, offline: longer than any retention period.
-OFFLINE_FRESHNESS = timedelta(days=365 * 50)
+from .config import MB
+from .errors import RevocationFetchError, SigningError
 
 
 @dataclass(frozen=True)
@@ -105,12 +104,86 @@ async def async_renew_archive_timestamp(
     return await async_extend_to_lta(data, material, timestamper, field_name, reserved_bytes)
 
 
-def _ends_with_document_timestamp(data: bytes) -> bool:
+def newest_signature_value(data: bytes):
     fields = list(enumerate_sig_fields(PdfFileReader(BytesIO(data))))
-    if not fields:
-        return False
-    _name, value, _ref = fields[-1]
-    return value is not None and value.get_object().get('/Type') == '/DocTimeStamp'
+    if not fields or fields[-1][1] is None:
+        return None
+    return fields[-1][1].get_object()
+
+
+def _ends_with_document_timestamp(data: bytes) -> bool:
+    value = newest_signature_value(data)
+    return value is not None and value.get('/Type') == '/DocTimeStamp'
+
+
+def timestamp_certificates(data: bytes) -> tuple[asn1_x509.Certificate, ...]:
+    """The certificates in the timestamp token of ``data``'s newest
+    signature (its signature timestamp) or newest document timestamp: an
+    external TSA's certificate and chain, whose revocation data B-LTA needs.
+    Only that one signature is parsed."""
+    value = newest_signature_value(data)
+    if value is None:
+        return ()
+    try:
+        content = cms.ContentInfo.load(value['/Contents'].original_bytes)
+        if value.get('/Type') != '/DocTimeStamp':
+            attributes = content['content']['signer_infos'][0]['unsigned_attrs']
+            tokens = [
+                attribute['values'][0]
+                for attribute in (attributes if attributes.native else ())
+                if attribute['type'].native == 'signature_time_stamp_token'
+            ]
+            if not tokens:
+                return ()
+            content = tokens[0]
+        return tuple(choice.chosen for choice in content['content']['certificates'] or ())
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SigningError(f'Cannot read the timestamp of the newest signature: {exc}') from exc
+
+
+def fetch_crls(
+    certificates: Sequence[asn1_x509.Certificate], fetch: Callable[[str], bytes] | None = None
+) -> tuple[bytes, ...]:
+    """The current CRL (DER) at the distribution point of each certificate
+    that names one, fetched with ``fetch`` (default: HTTP GET).
+
+    :raises RevocationFetchError: a CRL could not be fetched or is not one.
+    """
+    fetch = fetch or http_get
+    crls = []
+    for url in dict.fromkeys(url for cert in certificates for url in _crl_urls(cert)):
+        try:
+            data = fetch(url)
+            _parse_fully(asn1_crl.CertificateList.load(data))  # a page of HTML is not a CRL
+        except (OSError, ValueError) as exc:
+            raise RevocationFetchError(f'Cannot fetch the CRL at {url}: {exc}') from exc
+        crls.append(data)
+    return tuple(crls)
+
+
+def _parse_fully(value: asn1_crl.CertificateList) -> None:
+    # asn1crypto parses lazily; .native reads every field, raising on junk.
+    _ = value.native
+
+
+def _crl_urls(certificate: asn1_x509.Certificate) -> list[str]:
+    return [
+        name.native
+        for point in certificate.crl_distribution_points
+        for name in point['distribution_point'].chosen
+        if point['distribution_point'].name == 'full_name' and name.name == 'uniform_resource_identifier'
+    ]
+
+
+def http_get(url: str, timeout: float = 10.0, max_bytes: int = 10 * MB) -> bytes:
+    """GET ``url`` (http or https only), at most ``max_bytes``."""
+    if urllib.parse.urlsplit(url).scheme not in ('http', 'https'):
+        raise ValueError(f'not an HTTP address: {url}')
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - scheme checked above
+        data = response.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValueError('larger than any CRL should be')
+    return data
 
 
 def validate_lta(
@@ -130,22 +203,9 @@ async def _validate_lta(data: bytes, roots: list, at: datetime) -> tuple[LtaSign
             RevocationCheckingPolicy(ee_certificate_rule=required, intermediate_ca_cert_rule=required)
         ),
     )
-    # The archive timestamps are checked at the validation time itself, for
-    # which no CRL in the file can be recent. From the file alone, their CRLs
-    # count however old (a CRL listing the TSA still fails it); a renewal
-    # adds newer ones before each TSA certificate expires.
-    timestamp_policy = CertValidationPolicySpec(
-        trust_manager=trust,
-        revinfo_policy=CertRevTrustPolicy(
-            RevocationCheckingPolicy(ee_certificate_rule=required, intermediate_ca_cert_rule=required),
-            freshness=OFFLINE_FRESHNESS,
-            freshness_req_type=FreshnessReqType.MAX_DIFF_REVOCATION_VALIDATION,
-        ),
-    )
     spec = PdfSignatureValidationSpec(
         SignatureValidationSpec(
             cert_validation_policy=policy,
-            ts_cert_validation_policy=timestamp_policy,
             revinfo_gathering_policy=RevocationInfoGatheringSpec(
                 online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY
             ),

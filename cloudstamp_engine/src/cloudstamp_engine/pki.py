@@ -10,6 +10,7 @@ objects and reused for every signature.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -184,13 +185,14 @@ def _issue(
     days: int,
     extensions: list[tuple[x509.ExtensionType, bool]],
     now: dt.datetime,
+    serial_number: int | None = None,
 ) -> x509.Certificate:
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer)
         .public_key(public_key)
-        .serial_number(x509.random_serial_number())
+        .serial_number(serial_number or x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), False)
@@ -224,20 +226,12 @@ def generate_service_pki(
     root_days: int = 3650 * 2,
     leaf_days: int = 3650,
     now: dt.datetime | None = None,
-    crl_url: str = '',
+    crl_base_url: str = '',
 ) -> ServicePki:
-    """A fresh root CA, signing certificate and TSA certificate.
-
-    The signing certificate carries digitalSignature + nonRepudiation
-    (contentCommitment); the TSA certificate the critical timeStamping EKU
-    that RFC 3161 requires.
-    """
+    """A fresh root CA, signing certificate and TSA certificate."""
     now = now or dt.datetime.now(dt.UTC)
     root_key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
-    signer_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     root_name = _name(f'{organization} CloudStamp Root CA', organization)
-
     root = _issue(
         root_name,
         root_key.public_key(),
@@ -250,44 +244,92 @@ def generate_service_pki(
         ],
         now,
     )
-    leaf_basics = (x509.BasicConstraints(ca=False, path_length=None), True)
-    # Where validators find the root's CRL: part of the evidence for decades.
-    crl_points = [(_crl_distribution_points(crl_url), False)] if crl_url else []
-    signer = _issue(
-        _name(f'{organization} CloudStamp Signing', organization),
-        signer_key.public_key(),
-        root_name,
-        root_key,
-        leaf_days,
-        [
-            leaf_basics,
-            (_key_usage(digital_signature=True, content_commitment=True), True),
-            *crl_points,
-        ],
-        now,
-    )
-    tsa = _issue(
-        _name(f'{organization} CloudStamp TSA', organization),
-        tsa_key.public_key(),
-        root_name,
-        root_key,
-        leaf_days,
-        [
-            leaf_basics,
-            (_key_usage(digital_signature=True, content_commitment=True), True),
-            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), True),
-            *crl_points,
-        ],
-        now,
-    )
     pem = serialization.Encoding.PEM
+    root_cert_pem = root.public_bytes(pem)
+    root_key_pem = private_key_pem(root_key)
+    signer = issue_leaf_certificate(root_cert_pem, root_key_pem, LeafRole.SIGNER, leaf_days, crl_base_url, now)
+    tsa = issue_leaf_certificate(root_cert_pem, root_key_pem, LeafRole.TSA, leaf_days, crl_base_url, now)
     return ServicePki(
-        root_cert_pem=root.public_bytes(pem),
-        signer_cert_pem=signer.public_bytes(pem),
-        signer_key_pem=private_key_pem(signer_key),
-        tsa_cert_pem=tsa.public_bytes(pem),
-        tsa_key_pem=private_key_pem(tsa_key),
-        root_key_pem=private_key_pem(root_key),
+        root_cert_pem=root_cert_pem,
+        signer_cert_pem=signer.cert_pem,
+        signer_key_pem=signer.key_pem,
+        tsa_cert_pem=tsa.cert_pem,
+        tsa_key_pem=tsa.key_pem,
+        root_key_pem=root_key_pem,
+    )
+
+
+class LeafRole(str, enum.Enum):
+    """What a certificate of the service's own CA is for."""
+
+    SIGNER = 'signer'
+    TSA = 'tsa'
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    cert_pem: bytes
+    # Empty when the key lives elsewhere (a PKCS#11 token).
+    key_pem: bytes = field(default=b'', repr=False)
+
+
+def issue_leaf_certificate(
+    root_cert_pem: bytes,
+    root_key_pem: bytes,
+    role: LeafRole,
+    days: int = 3650,
+    crl_base_url: str = '',
+    now: dt.datetime | None = None,
+    public_key_der: bytes = b'',
+) -> IssuedCertificate:
+    """A signing or TSA certificate from the service's root: for a new key,
+    or for ``public_key_der`` (SubjectPublicKeyInfo) whose private key stays
+    where it is (a hardware token).
+
+    With ``crl_base_url``, the certificate's CRL distribution point is
+    ``<crl_base_url>/<serial in hex>.crl``: a CRL partition of its own (see
+    :func:`issue_certificate_crl`).
+
+    Both carry digitalSignature + nonRepudiation (contentCommitment); the TSA
+    certificate also the critical timeStamping EKU that RFC 3161 requires.
+    Renewing the TSA certificate this way, before the old one expires, is
+    what keeps archive timestamps renewable for decades.
+    """
+    if not root_key_pem:
+        raise KeyMaterialError('No key of the root CA: it cannot issue certificates.')
+    now = now or dt.datetime.now(dt.UTC)
+    try:
+        root = x509.load_pem_x509_certificate(root_cert_pem)
+        root_key = serialization.load_pem_private_key(root_key_pem, password=None)
+        key = None if public_key_der else rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        public_key = serialization.load_der_public_key(public_key_der) if public_key_der else key.public_key()
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise KeyMaterialError(f'Cannot issue a certificate: {exc}') from exc
+    organization = root.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
+    extensions = [
+        (x509.BasicConstraints(ca=False, path_length=None), True),
+        (_key_usage(digital_signature=True, content_commitment=True), True),
+    ]
+    if role == LeafRole.TSA:
+        extensions.append((x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), True))
+    serial_number = x509.random_serial_number()
+    if crl_base_url:
+        # Where validators find its CRL: part of the evidence for decades.
+        extensions.append((_crl_distribution_points(f'{crl_base_url}/{serial_number:x}.crl'), False))
+    label = 'Signing' if role == LeafRole.SIGNER else 'TSA'
+    cert = _issue(
+        _name(f'{organization} CloudStamp {label}', organization),
+        public_key,
+        root.subject,
+        root_key,
+        days,
+        extensions,
+        now,
+        serial_number,
+    )
+    return IssuedCertificate(
+        cert_pem=cert.public_bytes(serialization.Encoding.PEM),
+        key_pem=private_key_pem(key) if key else b'',
     )
 
 
@@ -295,30 +337,100 @@ def _crl_distribution_points(url: str) -> x509.CRLDistributionPoints:
     return x509.CRLDistributionPoints([x509.DistributionPoint([x509.UniformResourceIdentifier(url)], None, None, None)])
 
 
-def issue_crl(
+class RevocationReason(str, enum.Enum):
+    """The RFC 5280 reasons an administrator may give (names of
+    :class:`cryptography.x509.ReasonFlags`)."""
+
+    UNSPECIFIED = 'unspecified'
+    KEY_COMPROMISE = 'key_compromise'
+    AFFILIATION_CHANGED = 'affiliation_changed'
+    SUPERSEDED = 'superseded'
+    CESSATION_OF_OPERATION = 'cessation_of_operation'
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """One revoked certificate of the service's CA. ``revoked_at`` is when
+    its signatures stop counting: for a compromised key, the time it may have
+    been compromised since, since validators go by this date alone."""
+
+    serial_number: int
+    revoked_at: dt.datetime
+    reason: RevocationReason = RevocationReason.UNSPECIFIED
+
+
+def crl_distribution_url(certificate: x509.Certificate) -> str:
+    """The first URL of ``certificate``'s CRL distribution points, or ''."""
+    try:
+        points = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    except x509.ExtensionNotFound:
+        return ''
+    for point in points:
+        for name in point.full_name or ():
+            if isinstance(name, x509.UniformResourceIdentifier):
+                return name.value
+    return ''
+
+
+def issue_certificate_crl(
     issuer_cert_pem: bytes,
     issuer_key_pem: bytes,
-    revoked_serials: Iterable[int] = (),
+    certificate_pem: bytes,
+    revocation: Revocation | None = None,
     now: dt.datetime | None = None,
-    valid_days: int = 7,
-    revoked_at: dt.datetime | None = None,
+    next_update: dt.datetime | None = None,
 ) -> bytes:
-    """A CRL (DER) of the CA ``issuer_cert_pem``, listing ``revoked_serials``,
-    valid ``valid_days``: what validators need to know nothing was revoked."""
+    """The CRL (DER) of the partition of one certificate of the service's CA:
+    it covers that certificate alone (its issuing distribution point is the
+    certificate's CRL distribution point) and lists it when ``revocation``.
+
+    One partition per certificate is what keeps renewed archive timestamps
+    provable: a validator slides its control time back to the end of the
+    newest CRL about a certificate, so that CRL must end while the
+    certificate is still valid. One CA-wide CRL, re-issued at every renewal,
+    would always be newer than an expired TSA certificate. By default the CRL
+    is valid until a day before the certificate expires: the archival form
+    put in B-LTA files, which later renewals supersede with newer ones.
+    """
     if not issuer_key_pem:
         raise KeyMaterialError('No key of the issuing CA: it cannot issue CRLs.')
     now = now or dt.datetime.now(dt.UTC)
-    root = x509.load_pem_x509_certificate(issuer_cert_pem)
-    root_key = serialization.load_pem_private_key(issuer_key_pem, password=None)
+    try:
+        root = x509.load_pem_x509_certificate(issuer_cert_pem)
+        root_key = serialization.load_pem_private_key(issuer_key_pem, password=None)
+        certificate = x509.load_pem_x509_certificate(certificate_pem)
+    except ValueError as exc:
+        raise KeyMaterialError(f'Cannot issue a CRL: {exc}') from exc
+    url = crl_distribution_url(certificate)
+    if not url:
+        raise KeyMaterialError('The certificate names no CRL distribution point.')
+    end = certificate.not_valid_after_utc - dt.timedelta(days=1)
+    last_update = now - dt.timedelta(minutes=5)
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(root.subject)
-        .last_update(now - dt.timedelta(minutes=5))
-        .next_update(now + dt.timedelta(days=valid_days))
+        .last_update(last_update)
+        .next_update(max(min(next_update or end, end), last_update + dt.timedelta(minutes=10)))
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), False)
-    )
-    for serial in revoked_serials:
-        builder = builder.add_revoked_certificate(
-            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(revoked_at or now).build()
+        .add_extension(
+            x509.IssuingDistributionPoint(
+                full_name=[x509.UniformResourceIdentifier(url)],
+                relative_name=None,
+                only_contains_user_certs=True,
+                only_contains_ca_certs=False,
+                only_some_reasons=None,
+                indirect_crl=False,
+                only_contains_attribute_certs=False,
+            ),
+            True,
         )
+    )
+    if revocation is not None:
+        entry = (
+            x509.RevokedCertificateBuilder()
+            .serial_number(revocation.serial_number)
+            .revocation_date(revocation.revoked_at)
+            .add_extension(x509.CRLReason(x509.ReasonFlags[revocation.reason.value]), False)
+        )
+        builder = builder.add_revoked_certificate(entry.build())
     return builder.sign(root_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)

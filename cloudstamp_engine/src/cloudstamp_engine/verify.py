@@ -35,6 +35,7 @@ from pyhanko.sign.validation.status import (
 from pyhanko_certvalidator import ValidationContext
 
 from .errors import CloudStampEngineError, PreflightRefusal
+from .ltv import newest_signature_value
 from .preflight import open_reader
 from .signing import FIELD_SEPARATOR, SHA256_LENGTH, message_imprint
 
@@ -68,6 +69,9 @@ class SignatureReport:
     signing_time: datetime | None = None
     timestamp_time: datetime | None = None
     tsa: str = ''
+    # The end of the TSA certificate behind the timestamp: until then the
+    # timestamp can be validated.
+    tsa_valid_until: datetime | None = None
     timestamp_ok: bool = False
     intact: bool = False
     valid: bool = False
@@ -90,6 +94,20 @@ class VerificationReport:
     signatures: tuple[SignatureReport, ...] = ()
     problems: tuple[str, ...] = field(default=())
     warnings: tuple[str, ...] = field(default=())
+    # Certificates and revocation data in the file's DSS (PAdES B-LT/B-LTA).
+    validation_material_embedded: bool = False
+
+    @property
+    def evidence_valid_until(self) -> datetime | None:
+        """Until when the file proves itself: with embedded material and an
+        archive timestamp last, that timestamp's TSA certificate end; without,
+        the first TSA certificate to expire."""
+        ends = [s.tsa_valid_until for s in self.signatures if s.tsa_valid_until]
+        if not ends:
+            return None
+        if self.validation_material_embedded and self.signatures[-1].is_document_timestamp:
+            return self.signatures[-1].tsa_valid_until
+        return min(ends)
 
     @property
     def is_valid(self) -> bool:
@@ -146,7 +164,15 @@ async def _verify(data: bytes, roots: list[asn1_x509.Certificate]) -> Verificati
         verdict = Verdict.UNTRUSTED
     else:
         verdict = Verdict.VALID
-    return VerificationReport(verdict, tuple(reports), tuple(problems), warnings)
+    return VerificationReport(verdict, tuple(reports), tuple(problems), warnings, _has_validation_material(reader))
+
+
+def _has_validation_material(reader: Any) -> bool:
+    dss = reader.root.get('/DSS')
+    if dss is None:
+        return False
+    dss = dss.get_object()
+    return bool(dss.get('/Certs')) and bool(dss.get('/CRLs') or dss.get('/OCSPs'))
 
 
 def _drop_covered_timestamp_warnings(
@@ -214,6 +240,7 @@ async def _check_one(sig: EmbeddedPdfSignature, roots: list[asn1_x509.Certificat
         signer_subject=status.signing_cert.subject.human_friendly,
         timestamp_time=tst.timestamp if tst is not None else None,
         tsa=tst.signing_cert.subject.human_friendly if tst is not None else '',
+        tsa_valid_until=tst.signing_cert.not_valid_after if tst is not None else None,
         timestamp_ok=timestamp_ok,
         intact=bool(status.intact),
         valid=bool(status.valid),
@@ -265,6 +292,15 @@ class TimestampClaim:
 
     gen_time: datetime
     tsa: str
+    # The TSA's certificate, when the token carries it (RFC 3161 certReq).
+    tsa_certificate: asn1_x509.Certificate | None = None
+
+    @property
+    def tsa_valid_until(self) -> datetime | None:
+        """Until when the token can be validated: its TSA certificate's end."""
+        if self.tsa_certificate is None:
+            return None
+        return self.tsa_certificate['tbs_certificate']['validity']['not_after'].native
 
 
 def read_timestamp_token(token: bytes) -> TimestampClaim:
@@ -279,7 +315,7 @@ def read_timestamp_token(token: bytes) -> TimestampClaim:
     if not isinstance(tst_info, tsp.TSTInfo):
         raise ValueError('not a TimeStampToken')
     sid = signed_data['signer_infos'][0]['sid']
-    tsa = ''
+    tsa, tsa_certificate = '', None
     for choice in signed_data['certificates'] or ():
         cert = choice.chosen
         if sid.name == 'issuer_and_serial_number':
@@ -287,9 +323,22 @@ def read_timestamp_token(token: bytes) -> TimestampClaim:
         else:
             match = cert.key_identifier == sid.chosen.native
         if match:
-            tsa = cert.subject.human_friendly
+            tsa, tsa_certificate = cert.subject.human_friendly, cert
             break
-    return TimestampClaim(gen_time=tst_info['gen_time'].native, tsa=tsa)
+    return TimestampClaim(gen_time=tst_info['gen_time'].native, tsa=tsa, tsa_certificate=tsa_certificate)
+
+
+def newest_archive_timestamp(data: bytes) -> TimestampClaim | None:
+    """The archive timestamp a B-LTA file ends with (its time, TSA and the
+    TSA certificate whose end bounds the evidence), or None. Only that one
+    signature is parsed."""
+    value = newest_signature_value(data)
+    if value is None or value.get('/Type') != '/DocTimeStamp':
+        return None
+    try:
+        return read_timestamp_token(value['/Contents'].original_bytes)
+    except ValueError:
+        return None
 
 
 def verify_timestamp_token(

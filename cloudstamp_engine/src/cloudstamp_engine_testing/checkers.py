@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 
@@ -95,6 +96,7 @@ def assert_pdfsig_accepts(
     root_cert_pem: bytes,
     expected_count: int | None = None,
     document_timestamps: int = 0,
+    at: datetime | None = None,
 ) -> list[PdfsigSignature]:
     """Every signature valid; the first one's certificate trusted.
 
@@ -104,7 +106,9 @@ def assert_pdfsig_accepts(
 
     The last ``document_timestamps`` entries are document timestamps, which
     pdfsig lists but cannot check: OpenSSL's ``ts -verify`` checks them
-    instead, over the byte ranges that pdfsig reports as the whole file.
+    instead, over the byte ranges that pdfsig reports as the whole file, at
+    time ``at`` (default: now; a file renewed under a frozen clock needs its
+    own time).
     """
     sigs = pdfsig(pdf, root_cert_pem)
     assert sigs, 'pdfsig found no signature'
@@ -117,14 +121,14 @@ def assert_pdfsig_accepts(
         assert signatures[0].certificate_trusted, sigs
     assert sigs[-1].total_document_signed, sigs
     if document_timestamps:
-        assert openssl_verify_document_timestamp(pdf, root_cert_pem), 'openssl ts -verify refused the timestamp'
+        assert openssl_verify_document_timestamp(pdf, root_cert_pem, at), 'openssl ts -verify refused the timestamp'
     return sigs
 
 
 _BYTE_RANGE = re.compile(rb'/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]')
 
 
-def openssl_verify_document_timestamp(pdf: bytes, ca_pem: bytes) -> bool:
+def openssl_verify_document_timestamp(pdf: bytes, ca_pem: bytes, at: datetime | None = None) -> bool:
     """The newest signature of ``pdf``, read as a document timestamp, with
     OpenSSL: the token in its /Contents must vouch for the SHA-256 of its
     byte ranges, and those ranges must span the whole file."""
@@ -134,10 +138,10 @@ def openssl_verify_document_timestamp(pdf: bytes, ca_pem: bytes) -> bool:
     contents = pdf[start1 + length1 : start2].strip(b'<>')
     token = _der_prefix(bytes.fromhex(contents.decode('ascii')))
     digest = hashlib.sha256(pdf[start1 : start1 + length1] + pdf[start2 : start2 + length2]).hexdigest()
-    return openssl_verify_timestamp(token, digest, ca_pem)
+    return openssl_verify_timestamp(token, digest, ca_pem, at)
 
 
-def openssl_verify_timestamp(token_der: bytes, data_digest_hex: str, ca_pem: bytes) -> bool:
+def openssl_verify_timestamp(token_der: bytes, data_digest_hex: str, ca_pem: bytes, at: datetime | None = None) -> bool:
     """``openssl ts -verify`` of a TimeStampToken against a SHA-256 digest."""
     openssl = _require('openssl')
     with tempfile.TemporaryDirectory() as tmp:
@@ -155,6 +159,7 @@ def openssl_verify_timestamp(token_der: bytes, data_digest_hex: str, ca_pem: byt
                 data_digest_hex,
                 '-CAfile',
                 str(Path(tmp, 'ca.pem')),
+                *(['-attime', str(int(at.timestamp()))] if at else []),
             ],
             capture_output=True,
             text=True,
