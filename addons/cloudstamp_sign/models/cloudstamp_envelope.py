@@ -34,6 +34,7 @@ _AFTER_FINAL_EVENTS = (*_ACCESS_EVENTS, 'evidence_renewed')
 # A renewal is due this long before the newest archive timestamp's TSA
 # certificate expires (the company may choose a shorter period).
 RENEWAL_MARGIN = timedelta(days=30)
+MIN_RENEWAL_INTERVAL = timedelta(days=1)
 # A recipient's own steps, whose IP addresses the certificate of agreement shows.
 _PARTY_STEPS = ('opened', 'terms_accepted', 'agreed', 'forwarded')
 # Ends a recipient caused: the notice to the sender and to earlier parties.
@@ -616,18 +617,39 @@ class CloudStampEnvelope(models.Model):
         renewal outlives the timestamp it renews."""
         now = fields.Datetime.now()
         completed = self.sudo()._read_group([('state', '=', 'completed')], ['company_id'])
+        done = remaining = 0
         for (company,) in completed:
             self.env['cloudstamp.pki.certificate']._rotate_expiring(company)
-            due_domain = [('evidence_valid_until', '<', now + RENEWAL_MARGIN)]
+            # No date: completed before long-term validation, made B-LTA now.
+            due_domain = [
+                '|',
+                ('evidence_valid_until', '=', False),
+                ('evidence_valid_until', '<', now + RENEWAL_MARGIN),
+            ]
             if company.cloudstamp_evidence_renewal_days:
                 renewed_before = now - timedelta(days=company.cloudstamp_evidence_renewal_days)
                 due_domain = ['|', *due_domain, ('file_ids.archive_timestamp_date', '<', renewed_before)]
-            domain = [('state', '=', 'completed'), ('company_id', '=', company.id), *due_domain]
+            domain = [
+                ('state', '=', 'completed'),
+                ('company_id', '=', company.id),
+                *due_domain,
+                # Once a day at most, whatever an external TSA's certificate says.
+                '|',
+                ('file_ids.archive_timestamp_date', '=', False),
+                ('file_ids.archive_timestamp_date', '<', now - MIN_RENEWAL_INTERVAL),
+            ]
             due = self.sudo().search(domain, limit=batch_size, order='evidence_valid_until, id')
             due._each_isolated('renew the evidence of', lambda e: e._renew_evidence())
+            done += len(due) - self.sudo().search_count([*domain, ('id', 'in', due.ids)])
+            remaining += self.sudo().search_count(domain)
+        # Odoo runs the job again at once while work remains and this batch did some.
+        self.env['ir.cron']._notify_progress(done=done, remaining=remaining if done else 0)
 
     def _renew_evidence(self):
-        self.file_ids._renew_all_archive_timestamps()
+        if all(self.file_ids.mapped('archive_timestamp_date')):
+            self.file_ids._renew_all_archive_timestamps()
+        else:
+            self.file_ids._extend_all_to_lta()
         valid_until = self.evidence_valid_until
         self._log_event('evidence_renewed', 'cloudstamp', {'valid_until': fields.Datetime.to_string(valid_until)})
         if valid_until and valid_until < fields.Datetime.now() + RENEWAL_MARGIN:

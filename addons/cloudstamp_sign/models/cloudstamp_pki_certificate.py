@@ -34,6 +34,14 @@ DEFAULT_CERTIFICATE_DAYS = 3650
 # A certificate of our own CA is replaced this long before it expires, so
 # every archive timestamp renewal gets a TSA certificate that outlives it.
 ROTATION_MARGIN = timedelta(days=90)
+# The RFC 5280 reasons an administrator may give, in words.
+REVOCATION_REASONS = [
+    (RevocationReason.UNSPECIFIED.value, 'Unspecified'),
+    (RevocationReason.KEY_COMPROMISE.value, 'Key compromise'),
+    (RevocationReason.AFFILIATION_CHANGED.value, 'Affiliation changed'),
+    (RevocationReason.SUPERSEDED.value, 'Superseded'),
+    (RevocationReason.CESSATION_OF_OPERATION.value, 'Cessation of operation'),
+]
 # Validators fetching a CRL from its distribution point see a revocation
 # within this time.
 PUBLISHED_CRL_VALIDITY = timedelta(days=7)
@@ -74,16 +82,7 @@ class CloudStampPkiCertificate(models.Model):
     serial_number = fields.Char(compute='_compute_certificate_info', store=True)
     active = fields.Boolean(default=True)
     revoked_at = fields.Datetime('Revoked Since', readonly=True)
-    revocation_reason = fields.Selection(
-        selection=[
-            (RevocationReason.UNSPECIFIED.value, 'Unspecified'),
-            (RevocationReason.KEY_COMPROMISE.value, 'Key compromise'),
-            (RevocationReason.AFFILIATION_CHANGED.value, 'Affiliation changed'),
-            (RevocationReason.SUPERSEDED.value, 'Superseded'),
-            (RevocationReason.CESSATION_OF_OPERATION.value, 'Cessation of operation'),
-        ],
-        readonly=True,
-    )
+    revocation_reason = fields.Selection(selection=REVOCATION_REASONS, readonly=True)
 
     @api.depends('certificate_pem')
     def _compute_certificate_info(self):

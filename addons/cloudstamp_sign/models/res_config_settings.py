@@ -1,6 +1,6 @@
 import base64
 
-from odoo import fields, models
+from odoo import api, fields, models
 
 from ..tools import master_key
 from .cloudstamp_signing_service import DEFAULT_MAX_FILE_MB, DEFAULT_MAX_SEND_MB
@@ -46,6 +46,8 @@ class ResConfigSettings(models.TransientModel):
         'CloudStamp Master Key Configured', compute='_compute_cloudstamp_master_key_configured'
     )
 
+    # Without dependencies, a new settings record (the form) never computes them.
+    @api.depends('company_id')
     def _compute_cloudstamp_certificates(self):
         certificates = self.env['cloudstamp.pki.certificate']
         for settings in self:

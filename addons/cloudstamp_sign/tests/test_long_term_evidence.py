@@ -4,6 +4,7 @@ certificate from the settings."""
 
 from datetime import UTC, timedelta
 from io import BytesIO
+from unittest.mock import patch
 
 from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -125,6 +126,27 @@ class TestLongTermEvidence(CloudStampCase):
         self.assertEqual(envelope.file_ids.archive_timestamp_date.date(), (self.t0 + timedelta(days=31)).date())
         # same TSA certificate (not yet due for replacement): same end date
         self.assertAlmostEqual(envelope.evidence_valid_until, self.t0 + LIFETIME, delta=timedelta(seconds=1))
+
+    def test_a_document_completed_before_long_term_validation_is_made_b_lta(self):
+        # Completed as the versions before B-LTA did: signatures only, no dates
+        file_model = type(self.env['cloudstamp.envelope.file'])
+        with self.at(0), patch.object(file_model, '_extend_all_to_lta', lambda documents: None):
+            envelope = complete(self.env)
+        document = envelope.file_ids
+        b_t = document._current_pdf()
+        self.assertIsNone(newest_archive_timestamp(b_t))
+        self.assertFalse(envelope.evidence_valid_until)
+
+        self.renew(1)
+        b_lta = document._current_pdf()
+        self.assertTrue(b_lta.startswith(b_t))
+        self.assertIsNotNone(newest_archive_timestamp(b_lta))
+        self.assertAlmostEqual(envelope.evidence_valid_until, self.t0 + LIFETIME, delta=timedelta(seconds=1))
+        self.assertEqual(document.revision_hashes[-1]['action'], 'archive')
+        self.assertEqual(envelope._verify_trail(), '')
+        with self.at(1):
+            now = (self.t0 + timedelta(days=1)).replace(tzinfo=UTC)
+            self.assertEqual([s.passed for s in validate_lta(b_lta, self.roots(), now)], [True, True])
 
     def test_revoking_the_signing_certificate_shows_in_validation(self):
         with self.at(0):

@@ -177,3 +177,10 @@ class TestServicePki(CloudStampCase):
         wizard.write({'pdf_file': base64.b64encode(tampered)})
         wizard.action_verify()
         self.assertEqual(wizard.verdict, 'invalid')
+
+    def test_the_settings_form_shows_the_current_certificate(self):
+        # What the web client asks for when it opens the settings form
+        spec = {'company_id': {}, 'cloudstamp_signer_subject': {}, 'cloudstamp_root_fingerprint': {}}
+        values = self.env['res.config.settings'].onchange({}, [], spec)['value']
+        self.assertEqual(values['cloudstamp_signer_subject'], self.certificates._current('signer').subject)
+        self.assertEqual(values['cloudstamp_root_fingerprint'], self.certificates._current('root').sha256_fingerprint)

@@ -3,6 +3,8 @@ from odoo.exceptions import AccessError
 
 from cloudstamp_engine import RevocationReason
 
+from ..models.cloudstamp_pki_certificate import REVOCATION_REASONS
+
 
 class CloudStampCertificateRevoke(models.TransientModel):
     """Revoke the company's own signing certificate (a key that may have
@@ -16,7 +18,7 @@ class CloudStampCertificateRevoke(models.TransientModel):
     signer_subject = fields.Char('Certificate', compute='_compute_signer')
     signer_serial = fields.Char('Serial Number', compute='_compute_signer')
     reason = fields.Selection(
-        selection=lambda self: self.env['cloudstamp.pki.certificate']._fields['revocation_reason'].selection,
+        selection=REVOCATION_REASONS,
         required=True,
         default=RevocationReason.KEY_COMPROMISE.value,
     )
