@@ -34,6 +34,8 @@ command -v wkhtmltopdf >/dev/null || need_debs+=(wkhtmltopdf)
 command -v chromium >/dev/null || command -v google-chrome >/dev/null \
   || command -v chromium-browser >/dev/null || need_debs+=(chromium)
 fc-list :lang=ja 2>/dev/null | grep -q . || need_debs+=(fonts-ipafont fonts-ipaexfont)
+# A PKCS#11 token in software: the tests of signing keys kept in hardware
+command -v softhsm2-util >/dev/null || need_debs+=(softhsm2)
 if ((${#need_debs[@]})); then
   say "Installing Debian packages: ${need_debs[*]}"
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

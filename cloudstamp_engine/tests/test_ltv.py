@@ -30,6 +30,7 @@ from cloudstamp_engine.pki import (
 from cloudstamp_engine_testing.checkers import assert_pdfsig_accepts
 from cloudstamp_engine_testing.clock import freeze_time
 from cloudstamp_engine_testing.crl_server import CrlHttpServer
+from cloudstamp_engine_testing.flows import sign_round
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
 
 NOW = dt.datetime.now(dt.UTC)
@@ -71,14 +72,7 @@ def material(pki, extra_tsa_pems=(), revoked=None, now=None):
 @pytest.fixture(scope='module')
 def signed_b_t(short_lived):
     signer = DocumentSigner(short_lived.signer(), EmbeddedTimeStamper(short_lived.tsa()))
-    data = contract_pdf()
-    for email, action in (
-        ('sales@example.jp', SignatureAction.SEND),
-        ('buyer@example.jp', SignatureAction.AGREE),
-        ('boss@example.jp', SignatureAction.AGREE),
-    ):
-        data = signer.sign(data, SignatureRequest(email, action))
-    return signer, data
+    return signer, sign_round(signer)
 
 
 def test_completion_makes_every_signature_b_lta(short_lived, signed_b_t):
@@ -234,3 +228,19 @@ def test_an_unreachable_crl_point_is_an_engine_error(short_lived):
         fetch_crls(load_pem_certificates(external.tsa_cert_pem))
     with pytest.raises(RevocationFetchError):
         fetch_crls(load_pem_certificates(external.tsa_cert_pem), fetch=lambda url: b'<html>not a CRL</html>')
+
+
+def test_the_verifier_reads_revocation_from_the_file(short_lived, signed_b_t):
+    from cryptography import x509
+
+    signer, data = signed_b_t
+    certificate = x509.load_pem_x509_certificate(short_lived.signer_cert_pem)
+    roots = load_pem_certificates(short_lived.root_cert_pem)
+    # revoked before it signed: not valid, and the report says why
+    before = Revocation(certificate.serial_number, certificate.not_valid_before_utc, RevocationReason.KEY_COMPROMISE)
+    report = verify_pdf(signer.extend_to_lta(data, material(short_lived, revoked=before)), roots)
+    assert report.verdict == Verdict.INVALID
+    assert any('revoked' in problem for problem in report.problems), report.problems
+    # superseded after it signed: the timestamps prove the signatures earlier
+    later = Revocation(certificate.serial_number, NOW + dt.timedelta(days=1), RevocationReason.SUPERSEDED)
+    assert verify_pdf(signer.extend_to_lta(data, material(short_lived, revoked=later)), roots).verdict == Verdict.VALID

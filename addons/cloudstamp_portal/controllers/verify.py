@@ -7,6 +7,8 @@ memory and never stored.
 from odoo import http
 from odoo.http import request
 
+from cloudstamp_engine.verify import SIGNER_REVOKED
+
 from .recipient import _secured
 
 MAX_UPLOAD_MB = 8
@@ -81,7 +83,9 @@ class CloudStampVerifyPage(http.Controller):
         if 'does not cover the whole file' in problems:
             reasons.append(env._('The newest signature does not cover the whole file.'))
         for number, signature in enumerate(report.signatures, start=1):
-            if not signature.intact or signature.problems:
+            if SIGNER_REVOKED in signature.problems:
+                reasons.append(env._('The certificate of signature %s was revoked before it signed.', number))
+            elif not signature.intact or signature.problems:
                 reasons.append(env._('The content changed after signature %s, or that signature is broken.', number))
         if not reasons and report.verdict.value == 'untrusted':
             reasons.append(env._('The signer is not one this service trusts.'))

@@ -78,4 +78,10 @@ class TestVerifyPage(CloudStampFlowCase):
         self.assertFalse(failures._is_blocked(failures._client_key('127.0.0.1')))
 
     def test_a_counterparty_verifies_a_file_in_chromium(self):
-        self.start_tour('/cloudstamp/verify?lang=ja_JP', 'cloudstamp_verify_tour')
+        _envelope, final = self.completed_pdf()
+        sample = self.env['ir.attachment'].create(
+            {'name': 'final.pdf', 'raw': final, 'mimetype': 'application/pdf', 'public': True}
+        )
+        self.start_tour(
+            f'/cloudstamp/verify?lang=ja_JP&sample=/web/content/{sample.id}%3Fdownload%3Dtrue', 'cloudstamp_verify_tour'
+        )

@@ -619,7 +619,11 @@ class CloudStampEnvelope(models.Model):
         completed = self.sudo()._read_group([('state', '=', 'completed')], ['company_id'])
         done = remaining = 0
         for (company,) in completed:
-            self.env['cloudstamp.pki.certificate']._rotate_expiring(company)
+            try:
+                with self.env.cr.savepoint():
+                    self.env['cloudstamp.pki.certificate']._rotate_expiring(company)
+            except UserError:  # a token that does not answer: renew with what there is
+                _logger.exception('CloudStamp: could not replace the expiring certificates of %s', company.name)
             # No date: completed before long-term validation, made B-LTA now.
             due_domain = [
                 '|',

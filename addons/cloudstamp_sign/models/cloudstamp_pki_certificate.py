@@ -1,4 +1,7 @@
+import dataclasses
 import hashlib
+import os
+import secrets
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
@@ -6,13 +9,17 @@ from cryptography.exceptions import InvalidTag
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import config
 
 from cloudstamp_engine import (
+    HsmError,
     KeyMaterialError,
     LeafRole,
+    Pkcs11Config,
     Revocation,
     RevocationReason,
     SigningIdentity,
+    TokenSession,
     ValidationMaterial,
     certificates_to_pem,
     crl_distribution_url,
@@ -76,6 +83,15 @@ class CloudStampPkiCertificate(models.Model):
     chain_pem = fields.Text('Chain (PEM)', help='Certificates above this one, PEM.')
     private_key_ciphertext = fields.Text('Encrypted Private Key')
     private_key_key_id = fields.Char('Key Encryption Key ID')
+    # A key in a PKCS#11 token: where it is; the PIN encrypted like the keys.
+    key_storage = fields.Selection(
+        [('database', 'Database (encrypted)'), ('pkcs11', 'PKCS#11 token')], default='database', required=True
+    )
+    pkcs11_module = fields.Char('PKCS#11 Module')
+    pkcs11_token_label = fields.Char('PKCS#11 Token Label')
+    pkcs11_slot = fields.Integer('PKCS#11 Slot', default=-1, help='-1: find the token by its label.')
+    pkcs11_key_label = fields.Char('PKCS#11 Key Label')
+    pkcs11_pin_ciphertext = fields.Text('Encrypted PKCS#11 PIN')
     subject = fields.Char(compute='_compute_certificate_info', store=True)
     not_after = fields.Datetime('Valid Until', compute='_compute_certificate_info', store=True)
     sha256_fingerprint = fields.Char('SHA-256 Fingerprint', compute='_compute_certificate_info', store=True)
@@ -284,7 +300,8 @@ class CloudStampPkiCertificate(models.Model):
 
     def _issued_by_own_root(self, company):
         """Whether this certificate comes from ``company``'s own CA, which
-        can replace it (not from a PKCS#12 of a public CA)."""
+        can replace it (not from a PKCS#12 of a public CA; its key may be in
+        a token)."""
         root = self._current('root', company)
         return bool(root.private_key_ciphertext) and (self.chain_pem or '').strip() == root.certificate_pem.strip()
 
@@ -303,6 +320,17 @@ class CloudStampPkiCertificate(models.Model):
         """Archive this certificate and issue its successor from the
         company's root; the old one stays in the validation material."""
         self.ensure_one()
+        if self.key_storage == 'pkcs11':
+            # A new key, generated in the same token: it never leaves it either.
+            config = dataclasses.replace(
+                self._pkcs11_config(), key_label=f'{self.pkcs11_key_label.split("#")[0]}#{secrets.token_hex(4)}'
+            )
+            try:
+                with TokenSession(config, read_write=True) as session:
+                    public_key = session.generate_key()
+            except HsmError as exc:
+                raise UserError(self.env._('No new key could be generated in the PKCS#11 token: %s', exc)) from exc
+            return self._certify_token_key(config, public_key, company)
         root = self._current('root', company)
         issued = issue_leaf_certificate(
             root.certificate_pem.encode(),
@@ -319,6 +347,91 @@ class CloudStampPkiCertificate(models.Model):
                 'certificate_pem': issued.cert_pem.decode(),
                 'chain_pem': root.certificate_pem,
                 **self._private_key_values(issued.key_pem),
+            }
+        )
+
+    # ------------------------------------------------------------------
+    # Keys in a PKCS#11 token
+    # ------------------------------------------------------------------
+    @api.model
+    def _allowed_pkcs11_modules(self):
+        """The PKCS#11 modules the server's operator allows (odoo.conf
+        ``cloudstamp_pkcs11_modules`` or CLOUDSTAMP_PKCS11_MODULES, comma
+        separated): loading a module runs its code inside Odoo, so the
+        settings may only choose among these."""
+        value = os.environ.get('CLOUDSTAMP_PKCS11_MODULES') or config.get('cloudstamp_pkcs11_modules') or ''
+        return [path.strip() for path in value.split(',') if path.strip()]
+
+    def _pkcs11_config(self):
+        self.ensure_one()
+        key = master_key.derive_key(self.env, KEY_PURPOSE)
+        pin = master_key.decrypt(key, self.sudo().pkcs11_pin_ciphertext).decode() if self.pkcs11_pin_ciphertext else ''
+        return Pkcs11Config(
+            module_path=self.pkcs11_module,
+            token_label=self.pkcs11_token_label or '',
+            slot_no=None if self.pkcs11_slot < 0 else self.pkcs11_slot,
+            pin=pin,
+            key_label=self.pkcs11_key_label,
+        )
+
+    @api.model
+    def _install_pkcs11(self, pkcs11_config, company):
+        """Sign for ``company`` with the key ``pkcs11_config`` names: the
+        company's CA certifies its public key; the key stays in the token.
+
+        :raises UserError: the module is not allowed, or the token, PIN or
+            key does not answer.
+        """
+        if pkcs11_config.module_path not in self._allowed_pkcs11_modules():
+            raise UserError(
+                self.env._(
+                    'The PKCS#11 module %(path)s is not allowed on this server. The server administrator lists '
+                    'the allowed modules in cloudstamp_pkcs11_modules (odoo.conf).',
+                    path=pkcs11_config.module_path,
+                )
+            )
+        # PKCS#11 logs a whole process in: with our own sessions closed first,
+        # the token checks this PIN rather than sharing their login.
+        self.env['cloudstamp.signing.service']._forget_signer()
+        try:
+            with TokenSession(pkcs11_config) as session:
+                session.private_key()
+                public_key = session.public_key_der()
+        except HsmError as exc:
+            raise UserError(
+                self.env._(
+                    'The PKCS#11 token could not be used: check the module, the token label or slot, the PIN '
+                    'and the key label. (%s)',
+                    exc,
+                )
+            ) from exc
+        return self._certify_token_key(pkcs11_config, public_key, company)
+
+    def _certify_token_key(self, pkcs11_config, public_key, company):
+        root = self._current('root', company)
+        issued = issue_leaf_certificate(
+            root.certificate_pem.encode(),
+            root._private_key_pem(),
+            LeafRole.SIGNER,
+            days=self._certificate_days(),
+            crl_base_url=self._crl_base_url(company),
+            public_key_der=public_key,
+        )
+        self._current('signer', company).active = False
+        key = master_key.derive_key(self.env, KEY_PURPOSE)
+        return self.sudo().create(
+            {
+                'company_id': company.id,
+                'role': 'signer',
+                'certificate_pem': issued.cert_pem.decode(),
+                'chain_pem': root.certificate_pem,
+                'key_storage': 'pkcs11',
+                'pkcs11_module': pkcs11_config.module_path,
+                'pkcs11_token_label': pkcs11_config.token_label,
+                'pkcs11_slot': -1 if pkcs11_config.slot_no is None else pkcs11_config.slot_no,
+                'pkcs11_key_label': pkcs11_config.key_label,
+                'pkcs11_pin_ciphertext': master_key.encrypt(key, pkcs11_config.pin.encode()),
+                'private_key_key_id': master_key.key_id(key),
             }
         )
 

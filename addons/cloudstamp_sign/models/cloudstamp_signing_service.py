@@ -8,6 +8,7 @@ from odoo.exceptions import UserError
 from cloudstamp_engine import (
     DocumentSigner,
     EmbeddedTimeStamper,
+    HsmError,
     HttpTsaConfig,
     PreflightLimits,
     PreflightRefusal,
@@ -15,7 +16,9 @@ from cloudstamp_engine import (
     SignatureAction,
     SignatureRequest,
     SigningError,
+    TokenSession,
     http_timestamper,
+    load_pem_certificates,
     preflight_send,
     verify_pdf,
     verify_timestamp_token,
@@ -120,6 +123,7 @@ class CloudStampSigningService(models.AbstractModel):
         try:
             return self._document_signer(company).sign(data, request)
         except SigningError as exc:
+            self._forget_signer(company)
             # The details (TSA addresses, parser messages) go to the log, not
             # to recipients and senders.
             _logger.warning('CloudStamp could not sign (%s for %s): %s', action, actor_email, exc)
@@ -155,19 +159,18 @@ class CloudStampSigningService(models.AbstractModel):
     @api.model
     def _long_term_step(self, data, company, renew):
         signer = self._document_signer(company)
-        try:
+        with self._failure_as_user_error(
+            SigningError,
+            'add long-term validation',
+            self.env._(
+                'The long-term evidence could not be added just now. Nothing was changed; '
+                'please try again in a few minutes.'
+            ),
+        ):
             material = self.env['cloudstamp.pki.certificate']._validation_material(company, data)
             if renew:
                 return signer.renew_archive_timestamp(data, material)
             return signer.extend_to_lta(data, material)
-        except SigningError as exc:
-            _logger.warning('CloudStamp could not add long-term validation: %s', exc)
-            raise UserError(
-                self.env._(
-                    'The long-term evidence could not be added just now. Nothing was changed; '
-                    'please try again in a few minutes.'
-                )
-            ) from exc
 
     @api.model
     def _timestamp_digest(self, digest, company):
@@ -183,11 +186,17 @@ class CloudStampSigningService(models.AbstractModel):
 
     @contextmanager
     def _tsa_failure(self, what, message):
-        # The details (TSA address, its answer) go to the log, not to users.
+        with self._failure_as_user_error(SigningError, f'timestamp {what}', message):
+            yield
+
+    @contextmanager
+    def _failure_as_user_error(self, error_type, what, message):
+        # The details (TSA address, its answer, the token's error) go to the
+        # log, not to users.
         try:
             yield
-        except SigningError as exc:
-            _logger.warning('CloudStamp could not timestamp %s: %s', what, exc)
+        except error_type as exc:
+            _logger.warning('CloudStamp could not %s: %s', what, exc)
             raise UserError(message) from exc
 
     @api.model
@@ -225,7 +234,46 @@ class CloudStampSigningService(models.AbstractModel):
         timestamper = (
             http_timestamper(tsa_config) if tsa_config else EmbeddedTimeStamper(certificates._identity('tsa', company))
         )
-        signer = DocumentSigner(certificates._identity('signer', company), timestamper)
+        session = None
+        if signer_record.key_storage == 'pkcs11':
+            session, identity = self._token_identity(signer_record)
+        else:
+            identity = certificates._identity('signer', company)
+        signer = DocumentSigner(identity, timestamper)
         with _signer_cache_lock:
-            _signer_cache[cache_key] = (version, signer)
+            previous = _signer_cache.get(cache_key)
+            _signer_cache[cache_key] = (version, signer, session)
+        if previous and previous[2]:
+            previous[2].close()
         return signer
+
+    @api.model
+    def _token_identity(self, signer_record):
+        """A logged-in session on the signer's PKCS#11 token, and a pyHanko
+        signer over it with the certificate our CA issued for its key."""
+        chain = load_pem_certificates((signer_record.chain_pem or '').encode())
+        with self._failure_as_user_error(
+            HsmError,
+            'open the PKCS#11 token',
+            self.env._(
+                "The signing key's hardware token does not answer just now. Nothing was changed; "
+                'please try again in a few minutes.'
+            ),
+        ):
+            session = TokenSession(signer_record._pkcs11_config())
+            return session, session.signer(load_pem_certificates(signer_record.certificate_pem.encode())[0], chain)
+
+    @api.model
+    def _forget_signer(self, company=None):
+        """Drop ``company``'s cached signer (default: every company's of this
+        database) and its token session: the next signature opens a new one,
+        after a token was unplugged, say."""
+        with _signer_cache_lock:
+            keys = [k for k in _signer_cache if k[0] == self.env.cr.dbname and (not company or k[1] == company.id)]
+            dropped = [_signer_cache.pop(k) for k in keys]
+        for _version, _signer, session in dropped:
+            if session:
+                try:
+                    session.close()
+                except HsmError as exc:  # the session is gone with the token
+                    _logger.info('CloudStamp: a PKCS#11 session was already closed: %s', exc)

@@ -2,6 +2,8 @@ import base64
 
 from odoo import api, fields, models
 
+from cloudstamp_engine import Pkcs11Config
+
 from ..tools import master_key
 from .cloudstamp_signing_service import DEFAULT_MAX_FILE_MB, DEFAULT_MAX_SEND_MB
 
@@ -39,6 +41,15 @@ class ResConfigSettings(models.TransientModel):
     )
     cloudstamp_pkcs12_password = fields.Char('PKCS#12 Password')
     cloudstamp_trusted_roots_file = fields.Binary('Additional Trusted Roots (PEM)', attachment=False)
+    # A key in a hardware token; applied on Save, the PIN never shown again.
+    cloudstamp_pkcs11_module = fields.Char(
+        'PKCS#11 Module', help="The path of the token's PKCS#11 library, one the server administrator allowed."
+    )
+    cloudstamp_pkcs11_token_label = fields.Char('Token Label')
+    cloudstamp_pkcs11_slot = fields.Integer('Slot', default=-1, help='-1: find the token by its label.')
+    cloudstamp_pkcs11_key_label = fields.Char('Key Label', default='cloudstamp-signer')
+    cloudstamp_pkcs11_pin = fields.Char('PIN')
+    cloudstamp_signer_key_storage = fields.Char('Key Storage', compute='_compute_cloudstamp_certificates')
     cloudstamp_signer_subject = fields.Char('Signing Certificate', compute='_compute_cloudstamp_certificates')
     cloudstamp_signer_not_after = fields.Datetime('Valid Until', compute='_compute_cloudstamp_certificates')
     cloudstamp_root_fingerprint = fields.Char('Root CA SHA-256', compute='_compute_cloudstamp_certificates')
@@ -54,6 +65,9 @@ class ResConfigSettings(models.TransientModel):
             signer = certificates._current('signer', settings.company_id)
             settings.cloudstamp_signer_subject = signer.subject
             settings.cloudstamp_signer_not_after = signer.not_after
+            settings.cloudstamp_signer_key_storage = dict(
+                signer._fields['key_storage']._description_selection(self.env)
+            ).get(signer.key_storage)
             settings.cloudstamp_root_fingerprint = certificates._current('root', settings.company_id).sha256_fingerprint
 
     def _compute_cloudstamp_master_key_configured(self):
@@ -69,6 +83,17 @@ class ResConfigSettings(models.TransientModel):
                     settings.cloudstamp_pkcs12_password,
                     settings.company_id,
                 )
+            if settings.cloudstamp_pkcs11_module:
+                certificates._install_pkcs11(
+                    Pkcs11Config(
+                        module_path=settings.cloudstamp_pkcs11_module.strip(),
+                        token_label=(settings.cloudstamp_pkcs11_token_label or '').strip(),
+                        slot_no=None if settings.cloudstamp_pkcs11_slot < 0 else settings.cloudstamp_pkcs11_slot,
+                        pin=settings.cloudstamp_pkcs11_pin or '',
+                        key_label=(settings.cloudstamp_pkcs11_key_label or '').strip(),
+                    ),
+                    settings.company_id,
+                )
             if settings.cloudstamp_trusted_roots_file:
                 certificates._add_trusted_roots(
                     base64.b64decode(settings.cloudstamp_trusted_roots_file), settings.company_id
@@ -80,6 +105,8 @@ class ResConfigSettings(models.TransientModel):
                 'cloudstamp_pkcs12_file': False,
                 'cloudstamp_pkcs12_password': False,
                 'cloudstamp_trusted_roots_file': False,
+                'cloudstamp_pkcs11_module': False,
+                'cloudstamp_pkcs11_pin': False,
             }
         )
         return result

@@ -6,6 +6,7 @@ from . import (
     test_http,
     test_long_term_evidence,
     test_multi_company,
+    test_pkcs11,
     test_service_pki,
     test_trail_anchor,
 )

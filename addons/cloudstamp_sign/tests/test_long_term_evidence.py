@@ -178,6 +178,10 @@ class TestLongTermEvidence(CloudStampCase):
             statuses = validate_lta(revoked_pdf, self.roots(), now)
             self.assertTrue(statuses and not any(s.passed for s in statuses), statuses)
             self.assertIn('REVOKED', ' '.join(s.indication for s in statuses))
+            # the verifier (and so the public page) reads the same CRL from the file
+            report = self.service._verify_pdf(revoked_pdf)
+            self.assertEqual(report.verdict.value, 'invalid')
+            self.assertTrue(any('revoked' in problem for problem in report.problems), report.problems)
 
             # A document sent afterwards signs with the new certificate and is valid
             fresh = complete(self.env)

@@ -16,11 +16,13 @@ from .errors import (
     CloudStampEngineError,
     KeyMaterialError,
     PreflightRefusal,
+    HsmError,
     RefusalCode,
     RevocationFetchError,
     SigningError,
     TimestampError,
 )
+from .hsm import Pkcs11Config, TokenSession
 from .ltv import LtaSignatureStatus, ValidationMaterial, fetch_crls, timestamp_certificates, validate_lta
 from .pki import (
     IssuedCertificate,
@@ -98,6 +100,9 @@ __all__ = [
     'read_timestamp_token',
     'verify_pdf',
     'validate_lta',
+    'HsmError',
+    'Pkcs11Config',
+    'TokenSession',
     'fetch_crls',
     'timestamp_certificates',
     'RevocationFetchError',

@@ -78,3 +78,8 @@ class TimestampError(SigningError):
 class RevocationFetchError(SigningError):
     """Revocation data (a CRL) that long-term validation needs could not be
     fetched: the file is left as it was, to be completed later."""
+
+
+class HsmError(KeyMaterialError):
+    """A PKCS#11 token could not be used: module, token, PIN or key. The
+    message never contains the PIN."""

@@ -67,14 +67,16 @@ class DocumentSigner:
 
     def __init__(
         self,
-        identity: SigningIdentity,
+        identity: SigningIdentity | signers.Signer,
         timestamper: TimeStamper,
         options: SigningOptions = SigningOptions(),
     ):
+        """``identity``: a key held in memory, or a ready pyHanko signer
+        (a key in a PKCS#11 token, see :mod:`.hsm`)."""
         self.identity = identity
         self.timestamper = timestamper
         self.options = options
-        self._signer = CachedKeySigner(identity)
+        self._signer = identity if isinstance(identity, signers.Signer) else CachedKeySigner(identity)
 
     def sign(self, data: bytes, request: SignatureRequest) -> bytes:
         _refuse_running_loop(SigningError, 'DocumentSigner.sign', 'async_sign_into')

@@ -21,12 +21,14 @@ from typing import Any
 
 from asn1crypto import cms, tsp
 from asn1crypto import x509 as asn1_x509
+from cryptography import x509
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import (
     EmbeddedPdfSignature,
     async_validate_pdf_signature,
     async_validate_pdf_timestamp,
 )
+from pyhanko.sign.validation.dss import DocumentSecurityStore, NoDSSFoundError
 from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
 from pyhanko.sign.validation.status import (
     SignatureCoverageLevel,
@@ -46,6 +48,7 @@ _ACCEPTED_MODIFICATIONS = (
 )
 # Only whitespace may follow the last %%EOF.
 _EOF_TAIL = re.compile(rb'%%EOF[\r\n\t \x00\x0c]*\Z')
+SIGNER_REVOKED = "the signer's certificate was revoked before it signed (revocation data in the file)"
 NO_TIMESTAMP = 'no timestamp: the signing time is only claimed by the signer (PAdES B-B, not B-T)'
 
 
@@ -147,7 +150,8 @@ async def _verify(data: bytes, roots: list[asn1_x509.Certificate]) -> Verificati
     if not embedded:
         return VerificationReport(Verdict.INVALID, problems=('no signatures',))
 
-    reports = _drop_covered_timestamp_warnings([await _check_one(sig, roots) for sig in embedded])
+    crls = _file_crls(reader)
+    reports = _drop_covered_timestamp_warnings([await _check_one(sig, roots, crls) for sig in embedded])
     newest = reports[-1]
     # After the newest signature, only the validation material (DSS) of
     # long-term validation may follow (PAdES B-LT/B-LTA).
@@ -191,12 +195,54 @@ def _drop_covered_timestamp_warnings(
 
 
 def _context(roots: list[asn1_x509.Certificate]) -> ValidationContext:
-    # Our certificates carry no revocation endpoints, and the verifier must
-    # work offline: revocation is checked where available, never fetched.
+    # The verifier works offline: nothing is fetched. Revocation is read
+    # from the CRLs the file carries, by _revoked_before.
     return ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode='soft-fail')
 
 
-async def _check_one(sig: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate]) -> SignatureReport:
+def _file_crls(reader: Any) -> list[x509.CertificateRevocationList]:
+    """The CRLs in the file's DSS (B-LT/B-LTA), unchecked."""
+    try:
+        dss = DocumentSecurityStore.read_dss(reader)
+    except NoDSSFoundError:
+        return []
+    crls = []
+    for ref in dss.crls:
+        try:
+            crls.append(x509.load_der_x509_crl(ref.get_object().data))
+        except ValueError:
+            continue  # not a CRL: proves nothing either way
+    return crls
+
+
+def _revoked_before(
+    certificate: asn1_x509.Certificate,
+    moment: datetime | None,
+    crls: Sequence[x509.CertificateRevocationList],
+    issuers: Sequence[asn1_x509.Certificate],
+) -> bool:
+    """Whether a CRL in the file, signed by the certificate's issuer, says it
+    was revoked at or before ``moment`` (when it signed). A revocation after
+    that leaves the signature valid: the timestamp proves it earlier."""
+    if moment is None:
+        return False
+    serial = certificate.serial_number
+    for issuer in issuers:
+        if issuer.subject != certificate.issuer:
+            continue
+        public_key = x509.load_der_x509_certificate(issuer.dump()).public_key()
+        for crl in crls:
+            entry = crl.get_revoked_certificate_by_serial_number(serial)
+            if entry is not None and crl.is_signature_valid(public_key) and entry.revocation_date_utc <= moment:
+                return True
+    return False
+
+
+async def _check_one(
+    sig: EmbeddedPdfSignature,
+    roots: list[asn1_x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList] = (),
+) -> SignatureReport:
     is_timestamp = sig.sig_object_type == '/DocTimeStamp'
     base = _describe(sig, is_timestamp)
     try:
@@ -214,6 +260,10 @@ async def _check_one(sig: EmbeddedPdfSignature, roots: list[asn1_x509.Certificat
     problems = []
     if not status.intact:
         problems.append('content changed after signing (digest mismatch)')
+    tst = status if is_timestamp else status.timestamp_validity
+    signed_at = tst.timestamp if tst is not None else base['signing_time']
+    if crls and _revoked_before(status.signing_cert, signed_at, crls, [*roots, *sig.other_embedded_certs]):
+        problems.append(SIGNER_REVOKED)
     if not status.valid:
         problems.append('cryptographic signature is not valid')
     level = status.modification_level
@@ -229,7 +279,6 @@ async def _check_one(sig: EmbeddedPdfSignature, roots: list[asn1_x509.Certificat
     if coverage is None or coverage < SignatureCoverageLevel.ENTIRE_REVISION:
         problems.append('signature does not cover its whole revision')
 
-    tst = status if is_timestamp else status.timestamp_validity
     timestamp_ok = tst is not None and tst.intact and tst.valid
     if tst is not None and not timestamp_ok:
         problems.append('signature timestamp is not valid')
