@@ -132,9 +132,10 @@ def main() -> None:
     engine_embedded = engine_ms(files, args.rounds, lambda pki: EmbeddedTimeStamper(pki.tsa()))
     tokens = tsa.stop()
     # Every signature of the HTTP phase, in Odoo and alone, took its token there.
-    # Per round: Odoo's 9 signatures, the 2 archive timestamps of B-LTA and
-    # the trail's completion timestamp, then the engine alone's 9 signatures.
-    assert tokens == (12 + 9) * (args.rounds + 1), tokens
+    # Per round: Odoo's 9 signatures, the 3 archive timestamps of B-LTA (two
+    # documents and the certificate of agreement) and the trail's completion
+    # timestamp, then the engine alone's 9 signatures.
+    assert tokens == (13 + 9) * (args.rounds + 1), tokens
 
     print(
         f'embedded TSA, for comparison: end to end {e2e_embedded:.0f} ms, engine alone '

@@ -29,8 +29,8 @@ class TestRecipientFlow(CloudStampFlowCase):
             self.env['ir.config_parameter'].sudo().set_param('cloudstamp.tsa_url', tsa.url)
             self._full_flow()
         # 2 PDFs x (send, agree, forward, agree, agree, archive timestamp)
-        # + the certificate + the completion event of the audit trail
-        self.assertEqual(tsa.request_count, 14)
+        # + the certificate and its archive timestamp + the completion event
+        self.assertEqual(tsa.request_count, 15)
 
     def _full_flow(self):
         envelope = self.make_envelope(
@@ -128,7 +128,10 @@ class TestRecipientFlow(CloudStampFlowCase):
         report = self.service._verify_pdf(certificate)
         self.assertEqual(report.verdict, Verdict.VALID, report.problems)
         self.assertEqual(report.signatures[0].action, 'complete')
-        assert_pdfsig_accepts(certificate, self.root_pem, expected_count=1)
+        # B-LTA like the documents: its signature, then the archive timestamp
+        self.assertTrue(report.validation_material_embedded and report.signatures[-1].is_document_timestamp)
+        self.assertEqual([s.passed for s in validate_lta(certificate, roots, datetime.now(UTC))], [True])
+        assert_pdfsig_accepts(certificate, self.root_pem, expected_count=2, document_timestamps=1)
         self.assertEqual(envelope._verify_trail(), '')
 
         # Each recipient downloads the certificate through their link

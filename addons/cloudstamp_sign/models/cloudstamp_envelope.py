@@ -425,15 +425,18 @@ class CloudStampEnvelope(models.Model):
         }
 
     def _render_agreement_certificate(self):
-        """The certificate of agreement (合意締結証明書), signed as "complete"."""
+        """The certificate of agreement (合意締結証明書), signed as "complete"
+        and, like the documents, PAdES B-LTA."""
         self.ensure_one()
         font = self.env['ir.config_parameter'].sudo().get_param('cloudstamp.certificate_font')
         pdf = agreement_certificate.render(
             self._agreement_certificate_data(), Path(font) if font else agreement_certificate.DEFAULT_FONT
         )
-        return self.env['cloudstamp.signing.service']._sign_pdf(
+        service = self.env['cloudstamp.signing.service']
+        signed = service._sign_pdf(
             pdf, self.company_id, 'cloudstamp', 'complete', actor_name='CloudStamp', page_note=self._page_note()
         )
+        return service._extend_to_lta(signed, self.company_id)
 
     def _agreement_certificate_data(self):
         """What the certificate states, from the audit trail rather than from
@@ -654,6 +657,11 @@ class CloudStampEnvelope(models.Model):
             self.file_ids._renew_all_archive_timestamps()
         else:
             self.file_ids._extend_all_to_lta()
+        certificate = self._agreement_certificate_pdf()
+        if certificate:
+            # Its material and archive timestamp renewed with the documents'.
+            renewed = self.env['cloudstamp.signing.service']._extend_to_lta(certificate, self.company_id)
+            write_field_bytes(self, 'agreement_certificate_file', renewed, self.agreement_certificate_filename)
         valid_until = self.evidence_valid_until
         self._log_event('evidence_renewed', 'cloudstamp', {'valid_until': fields.Datetime.to_string(valid_until)})
         if valid_until and valid_until < fields.Datetime.now() + RENEWAL_MARGIN:

@@ -19,17 +19,18 @@ from cloudstamp_engine import (
     Revocation,
     RevocationReason,
     SigningIdentity,
-    TokenSession,
     ValidationMaterial,
     certificates_to_pem,
     crl_distribution_url,
     fetch_crls,
     generate_service_pki,
+    generate_token_key,
     is_self_signed,
     issue_certificate_crl,
     issue_leaf_certificate,
     load_pem_certificates,
     timestamp_certificates,
+    token_public_key,
 )
 
 from ..tools import master_key
@@ -326,8 +327,7 @@ class CloudStampPkiCertificate(models.Model):
                 self._pkcs11_config(), key_label=f'{self.pkcs11_key_label.split("#")[0]}#{secrets.token_hex(4)}'
             )
             try:
-                with TokenSession(config, read_write=True) as session:
-                    public_key = session.generate_key()
+                public_key = generate_token_key(config)
             except HsmError as exc:
                 raise UserError(self.env._('No new key could be generated in the PKCS#11 token: %s', exc)) from exc
             return self._certify_token_key(config, public_key, company)
@@ -394,9 +394,7 @@ class CloudStampPkiCertificate(models.Model):
         # the token checks this PIN rather than sharing their login.
         self.env['cloudstamp.signing.service']._forget_signer()
         try:
-            with TokenSession(pkcs11_config) as session:
-                session.private_key()
-                public_key = session.public_key_der()
+            public_key = token_public_key(pkcs11_config)
         except HsmError as exc:
             raise UserError(
                 self.env._(

@@ -16,9 +16,9 @@ from cloudstamp_engine import (
     SignatureAction,
     SignatureRequest,
     SigningError,
-    TokenSession,
     http_timestamper,
     load_pem_certificates,
+    open_token_signer,
     preflight_send,
     verify_pdf,
     verify_timestamp_token,
@@ -236,7 +236,7 @@ class CloudStampSigningService(models.AbstractModel):
         )
         session = None
         if signer_record.key_storage == 'pkcs11':
-            session, identity = self._token_identity(signer_record)
+            identity = session = self._token_signer(signer_record)
         else:
             identity = certificates._identity('signer', company)
         signer = DocumentSigner(identity, timestamper)
@@ -248,10 +248,10 @@ class CloudStampSigningService(models.AbstractModel):
         return signer
 
     @api.model
-    def _token_identity(self, signer_record):
-        """A logged-in session on the signer's PKCS#11 token, and a pyHanko
-        signer over it with the certificate our CA issued for its key."""
-        chain = load_pem_certificates((signer_record.chain_pem or '').encode())
+    def _token_signer(self, signer_record):
+        """A pyHanko signer by the key in the signer's PKCS#11 token, over a
+        session of its own (closed with it), with the certificate our CA
+        issued for that key."""
         with self._failure_as_user_error(
             HsmError,
             'open the PKCS#11 token',
@@ -260,8 +260,11 @@ class CloudStampSigningService(models.AbstractModel):
                 'please try again in a few minutes.'
             ),
         ):
-            session = TokenSession(signer_record._pkcs11_config())
-            return session, session.signer(load_pem_certificates(signer_record.certificate_pem.encode())[0], chain)
+            return open_token_signer(
+                signer_record._pkcs11_config(),
+                load_pem_certificates(signer_record.certificate_pem.encode())[0],
+                load_pem_certificates((signer_record.chain_pem or '').encode()),
+            )
 
     @api.model
     def _forget_signer(self, company=None):

@@ -91,6 +91,9 @@ class TestLongTermEvidence(CloudStampCase):
             self.assertEqual(archive.gen_time.replace(tzinfo=None).date(), (self.t0 + timedelta(days=day)).date())
             self.assertEqual([r['action'] for r in document.revision_hashes][-renewal:], ['renew'] * renewal)
         self.assertEqual(envelope.event_ids.mapped('event_type').count('evidence_renewed'), 2)
+        # the certificate of agreement was renewed with them
+        certificate_stamp = newest_archive_timestamp(envelope._agreement_certificate_pdf())
+        self.assertEqual(certificate_stamp.gen_time.date(), (self.t0 + timedelta(days=350)).date())
         self.assertEqual(envelope._verify_trail(), '')
         # The public page still recognises every final version as ours
         for version in versions:
@@ -214,13 +217,14 @@ class TestLongTermEvidence(CloudStampCase):
         with self.at(0):
             envelope = complete(self.env)
         document = envelope.file_ids
-        self.assertEqual(crl_point.request_count, 1)
+        # fetched for the document and for the certificate of agreement
+        self.assertEqual(crl_point.request_count, 2)
         external_tsa_end = x509.load_pem_x509_certificate(external.tsa_cert_pem).not_valid_after_utc
         self.assertEqual(document.evidence_valid_until, external_tsa_end.replace(tzinfo=None))
         completed_pdf = document._current_pdf()
 
-        self.renew(185)  # the company's period: the CRL in the file is fetched afresh
-        self.assertEqual(crl_point.request_count, 2)
+        self.renew(185)  # the company's period: the CRLs in the files are fetched afresh
+        self.assertEqual(crl_point.request_count, 4)
         renewed_pdf = document._current_pdf()
         self.assertTrue(renewed_pdf.startswith(completed_pdf))
 

@@ -22,7 +22,14 @@ from .errors import (
     SigningError,
     TimestampError,
 )
-from .hsm import Pkcs11Config, TokenSession
+from .hsm import (
+    Pkcs11Config,
+    TokenSession,
+    TokenSigner,
+    generate_token_key,
+    open_token_signer,
+    token_public_key,
+)
 from .ltv import LtaSignatureStatus, ValidationMaterial, fetch_crls, timestamp_certificates, validate_lta
 from .pki import (
     IssuedCertificate,
@@ -103,6 +110,10 @@ __all__ = [
     'HsmError',
     'Pkcs11Config',
     'TokenSession',
+    'TokenSigner',
+    'generate_token_key',
+    'open_token_signer',
+    'token_public_key',
     'fetch_crls',
     'timestamp_certificates',
     'RevocationFetchError',

@@ -21,7 +21,7 @@ from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from .config import SignatureRequest, SigningOptions
-from .errors import SigningError, TimestampError
+from .errors import HsmError, SigningError, TimestampError
 from .ltv import ValidationMaterial, async_extend_to_lta, async_renew_archive_timestamp
 from .pki import SigningIdentity
 from .preflight import open_reader
@@ -72,11 +72,24 @@ class DocumentSigner:
         options: SigningOptions = SigningOptions(),
     ):
         """``identity``: a key held in memory, or a ready pyHanko signer
-        (a key in a PKCS#11 token, see :mod:`.hsm`)."""
+        (see :meth:`with_signer`)."""
         self.identity = identity
         self.timestamper = timestamper
         self.options = options
         self._signer = identity if isinstance(identity, signers.Signer) else CachedKeySigner(identity)
+
+    @classmethod
+    def with_signer(
+        cls,
+        signer: signers.Signer,
+        timestamper: TimeStamper,
+        options: SigningOptions = SigningOptions(),
+    ) -> DocumentSigner:
+        """Sign through a ready pyHanko signer: a key in a PKCS#11 token
+        (:func:`.hsm.open_token_signer`). Whoever opened the signer closes
+        it; a signer whose token is gone fails each signature with a
+        :class:`SigningError`."""
+        return cls(signer, timestamper, options)
 
     def sign(self, data: bytes, request: SignatureRequest) -> bytes:
         _refuse_running_loop(SigningError, 'DocumentSigner.sign', 'async_sign_into')
@@ -198,6 +211,8 @@ def _engine_errors(what: str) -> Iterator[None]:
         yield
     except SigningError:
         raise
+    except HsmError as exc:  # the token failed (see hsm.TokenSigner)
+        raise SigningError(f'{what} failed: {exc}') from exc
     except TimestampRequestError as exc:
         raise TimestampError(f'Time stamping failed: {exc}') from exc
     except MemoryError:
