@@ -72,9 +72,9 @@ class TestExport(HttpCase):
                 data = archive.read(name)
                 report = self.env['cloudstamp.signing.service']._verify_pdf(data)
                 self.assertTrue(report.is_valid, (name, report.problems))
-                # the signed PDFs end with their B-LTA archive timestamp
+                # the signed PDFs and the certificate of agreement end with their B-LTA archive timestamp
                 stamps = sum(s.is_document_timestamp for s in report.signatures)
-                self.assertEqual(stamps, 0 if name.endswith('_certificate.pdf') else 1, name)
+                self.assertEqual(stamps, 1, name)
                 assert_pdfsig_accepts(data, self.root_pem, document_timestamps=stamps)
         # the audit trail: every event, in order, chained
         trail = json.loads(archive.read(f'{folder}/audit_trail.json'))
