@@ -158,6 +158,7 @@ class CloudStampEnvelope(models.Model):
             'revised_from_id',
             'agreement_certificate_file',
             'trail_head',
+            'evidence_valid_until',
         )
 
     def _evidence_envelopes(self):

@@ -7,6 +7,7 @@ import io
 from datetime import timedelta
 
 import psycopg2
+import pytz
 from pypdf import PdfReader
 
 from odoo import fields
@@ -65,7 +66,11 @@ class TestTrailAnchor(CloudStampCase):
         self.assertEqual(final.anchor_time, check.gen_time.replace(tzinfo=None))
         text = certificate_text(envelope).replace('\n', '')
         self.assertIn(final.event_hash, text)
-        self.assertIn('TSA', text)
+        # the time and the authority of that timestamp, as the TSA stated them
+        data = envelope._agreement_certificate_data()
+        stamped = pytz.utc.localize(final.anchor_time).astimezone(pytz.timezone(data.tz))
+        self.assertIn(stamped.strftime('%Y-%m-%d %H:%M:%S'), text)
+        self.assertIn(final.anchor_tsa.replace(' ', ''), text.replace(' ', ''))
         self.assertEqual(envelope._verify_trail(), '')
 
     def test_a_chain_rewritten_with_sql_no_longer_verifies(self):
