@@ -143,21 +143,18 @@ class CloudStampEnvelopeFile(models.Model):
     def _extend_all_to_lta(self):
         """Long-term validation material and an archive timestamp on every
         document: PAdES B-LTA, at completion."""
-        service = self.env['cloudstamp.signing.service']
-        self._revise_all(
-            lambda document, data: service._extend_to_lta(data, document.envelope_id.company_id),
-            'archive',
-            'cloudstamp',
-        )
-        self._record_archive_timestamps()
+        self._archive_all(renew=False)
 
     def _renew_all_archive_timestamps(self):
         """A fresh archive timestamp with renewed validation material on
         every document, before the newest one can no longer be validated."""
+        self._archive_all(renew=True)
+
+    def _archive_all(self, renew):
         service = self.env['cloudstamp.signing.service']
         self._revise_all(
-            lambda document, data: service._renew_archive_timestamp(data, document.envelope_id.company_id),
-            'renew',
+            lambda document, data: service._long_term_step(data, document.envelope_id.company_id, renew),
+            'renew' if renew else 'archive',
             'cloudstamp',
         )
         self._record_archive_timestamps()

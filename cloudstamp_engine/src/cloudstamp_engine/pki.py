@@ -273,6 +273,16 @@ class IssuedCertificate:
     key_pem: bytes = field(default=b'', repr=False)
 
 
+def _load_ca(cert_pem: bytes, key_pem: bytes, what: str) -> tuple[x509.Certificate, PrivateKeyTypes]:
+    """The service CA's certificate and key, to issue ``what`` with."""
+    if not key_pem:
+        raise KeyMaterialError(f'No key of the CA: it cannot issue {what}.')
+    try:
+        return x509.load_pem_x509_certificate(cert_pem), serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise KeyMaterialError(f'Cannot load the CA to issue {what}: {exc}') from exc
+
+
 def issue_leaf_certificate(
     root_cert_pem: bytes,
     root_key_pem: bytes,
@@ -295,12 +305,9 @@ def issue_leaf_certificate(
     Renewing the TSA certificate this way, before the old one expires, is
     what keeps archive timestamps renewable for decades.
     """
-    if not root_key_pem:
-        raise KeyMaterialError('No key of the root CA: it cannot issue certificates.')
+    root, root_key = _load_ca(root_cert_pem, root_key_pem, 'certificates')
     now = now or dt.datetime.now(dt.UTC)
     try:
-        root = x509.load_pem_x509_certificate(root_cert_pem)
-        root_key = serialization.load_pem_private_key(root_key_pem, password=None)
         key = None if public_key_der else rsa.generate_private_key(public_exponent=65537, key_size=2048)
         public_key = serialization.load_der_public_key(public_key_der) if public_key_der else key.public_key()
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
@@ -392,12 +399,9 @@ def issue_certificate_crl(
     is valid until a day before the certificate expires: the archival form
     put in B-LTA files, which later renewals supersede with newer ones.
     """
-    if not issuer_key_pem:
-        raise KeyMaterialError('No key of the issuing CA: it cannot issue CRLs.')
+    root, root_key = _load_ca(issuer_cert_pem, issuer_key_pem, 'CRLs')
     now = now or dt.datetime.now(dt.UTC)
     try:
-        root = x509.load_pem_x509_certificate(issuer_cert_pem)
-        root_key = serialization.load_pem_private_key(issuer_key_pem, password=None)
         certificate = x509.load_pem_x509_certificate(certificate_pem)
     except ValueError as exc:
         raise KeyMaterialError(f'Cannot issue a CRL: {exc}') from exc
