@@ -105,7 +105,9 @@ class CloudStampContract(models.Model):
         help='The other party, as the tax records name it.',
     )
     party_ids = fields.Many2many('res.partner', string='Parties', check_company=True)
-    contract_type_id = fields.Many2one('cloudstamp.contract.type', 'Type', index=True, tracking=True)
+    contract_type_id = fields.Many2one(
+        'cloudstamp.contract.type', 'Type', index=True, tracking=True, check_company=True
+    )
     transaction_date = fields.Date(
         index=True,
         tracking=True,
@@ -131,7 +133,7 @@ class CloudStampContract(models.Model):
         check_company=True,
         help='Who is warned before the notice deadline and the end date.',
     )
-    tag_ids = fields.Many2many('cloudstamp.contract.tag', string='Tags')
+    tag_ids = fields.Many2many('cloudstamp.contract.tag', string='Tags', check_company=True)
     note = fields.Html()
     file_ids = fields.One2many(related='envelope_id.file_ids', string='Files')
     party_email = fields.Char(

@@ -27,7 +27,7 @@ import inspect
 import json
 import xmlrpc.client
 
-from odoo import Command
+from odoo import Command, models
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
@@ -37,6 +37,26 @@ ROLES = ('anonymous', 'portal', 'stranger', 'owner', 'admin')
 # Odoo refuses exports to users outside "Allow export" with a UserError.
 EXPORT_REFUSED = "You don't have the rights to export data"
 TEMPLATE_XMLID = 'cloudstamp_rpc_test.static_template'
+
+# The evidence issue 7 names (states, times, tokens, code hashes, attempts,
+# hashes, signed files, the certificate of agreement, the document ID),
+# written down here rather than read from the models' own lists, so that a
+# field dropped from a model's _get_workflow_fields() fails the test.
+EVIDENCE_FIELDS = {
+    'cloudstamp.envelope': (
+        'state', 'document_ref', 'current_recipient_id', 'sent_date', 'completed_date', 'end_reason',
+        'revised_from_id', 'agreement_certificate_file', 'trail_head', 'evidence_valid_until',
+    ),
+    'cloudstamp.envelope.file': (
+        'signed_file', 'original_sha256', 'current_sha256', 'revision_hashes', 'page_count', 'file_size',
+        'archive_timestamp_date', 'evidence_valid_until',
+    ),
+    'cloudstamp.recipient': (
+        'state', 'notified_at', 'opened_at', 'terms_accepted_at', 'agreed_at', 'forwarded_at', 'forwarded_from_id',
+        'forward_depth', 'last_ip', 'token_hash', 'token_expiry', 'access_code_hash', 'has_access_code',
+        'link_serial', 'failed_code_attempts', 'locked',
+    ),
+}  # fmt: skip
 
 SENDERS = frozenset({'stranger', 'owner', 'admin'})
 OWNER_ADMIN = frozenset({'owner', 'admin'})
@@ -521,6 +541,81 @@ class TestRpcSurface(HttpCase):
         self.assertEqual(self.evidence(), before)
         self.assertGreater(calls, 2000)
 
+    def test_every_evidence_field_is_refused_over_rpc_to_owner_and_admin(self):
+        """Issue 7 §1: each evidence field on its own, written through the web
+        client's endpoint (/web/dataset/call_kw) and XML-RPC, with a value of
+        the right type, on a draft (workflow fields) and on the sent envelope
+        (every field). Refused each time, and nothing moved."""
+        draft = self.env(user=self.users['owner'])['cloudstamp.envelope'].create(
+            {
+                'name': '下書き',
+                'file_ids': [Command.create({'name': 'd.pdf', 'original_file': base64.b64encode(contract_pdf())})],
+                'recipient_ids': [Command.create({'name': 'Ito', 'email': 'ito@partner.example'})],
+            }
+        )
+        cases = []
+        for envelope in (draft, self.envelope):
+            for record in (envelope, envelope.file_ids, envelope.recipient_ids):
+                named = tuple(name for name in EVIDENCE_FIELDS[record._name] if name in record._fields)
+                protected = named + record._get_workflow_fields() + record._write_once_fields
+                if envelope.state != 'draft':
+                    # every stored field: `readonly` binds only the screens
+                    protected += tuple(
+                        name
+                        for name, field in record._fields.items()
+                        if field.store and name not in models.MAGIC_COLUMNS
+                    )
+                cases += [(record, name) for name in dict.fromkeys(protected)]
+
+        def snapshot():
+            self.env.invalidate_all()
+            return [(record._name, record.id, name, repr(record.sudo()[name])) for record, name in cases] + [
+                self.evidence()
+            ]
+
+        before = snapshot()
+        failures, calls = [], 0
+        for role in ('owner', 'admin'):
+            session = self.login(role)
+            for record, name in cases:
+                value = self.forged_value(record, name)
+                if value is None:
+                    continue
+                for protocol in ('json', 'xml'):
+                    calls += 1
+                    outcome, answer = self.call(
+                        protocol, session, role, record, 'write', arguments=([record.ids, {name: value}], {})
+                    )
+                    if outcome != 'refused':
+                        failures.append(f'{protocol} {role} {record._name}.{name} = {value!r:.40}: {outcome} {answer}')
+        self.assertFalse(failures, '\n'.join(failures))
+        self.assertEqual(snapshot(), before)
+        self.assertGreater(calls, 4 * len({name for _record, name in cases}))
+
+    def forged_value(self, record, name):
+        """A value a forger would send: the right type, different from now."""
+        field, current = record._fields[name], record.sudo()[name]
+        kind = field.type
+        if kind == 'selection':
+            choices = [key for key, _label in field._description_selection(self.env)]
+            return next((key for key in choices if key != current), None)
+        if kind == 'many2one':
+            other = self.env[field.comodel_name].sudo().search([('id', '!=', current.id)], limit=1)
+            return other.id or None
+        if kind == 'binary':
+            return base64.b64encode(contract_pdf('偽物')).decode()
+        if kind == 'boolean':
+            return not current
+        if kind in ('integer', 'float', 'monetary'):
+            return (current or 0) + 7
+        return {
+            'char': 'forged',
+            'text': 'forged',
+            'html': '<p>forged</p>',
+            'date': '2031-01-01',
+            'datetime': '2031-01-01 00:00:00',
+        }.get(kind)
+
     @staticmethod
     def walked_methods(model):
         """Every public method of a CloudStamp model; on Odoo's own models,
@@ -618,9 +713,9 @@ class TestRpcSurface(HttpCase):
         ]
         return ids + args, {}
 
-    def call(self, protocol, session, role, model, method):
+    def call(self, protocol, session, role, model, method, arguments=None):
         """('refused' | 'answered' | the error, the answer's text)."""
-        args, kwargs = self.arguments(model, method)
+        args, kwargs = arguments or self.arguments(model, method)
         quiet = mute_logger(
             'odoo.http',
             'odoo.sql_db',

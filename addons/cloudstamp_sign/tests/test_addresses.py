@@ -65,6 +65,27 @@ class TestAddresses(CloudStampCase):
         finalize(self.env)
         self.assertEqual(recipient.envelope_id.state, 'completed')
 
+    def test_a_forward_mail_leaves_from_the_company_and_answers_go_to_the_sender(self):
+        # A recipient chose the address and wrote the message: the sender's
+        # name must not carry it (finding 8), but replies still reach them.
+        self.env.company.email = 'contracts@company.example'
+        sender = new_sender(self.env, 'sales@company.example', name='営業 花子')
+        envelope = make_envelope(self.env(user=sender))
+        recipient = ready_to_agree(envelope)
+        successor = recipient._action_forward('Dan', 'dan@partner.example', 'please')
+
+        def mail_to(party):
+            return self.env['mail.mail'].sudo().search([('model', '=', party._name), ('res_id', '=', party.id)])
+
+        request, forwarded = mail_to(recipient), mail_to(successor)
+        self.assertEqual(len(request), 1)
+        self.assertEqual(len(forwarded), 1)
+        self.assertIn('contracts@company.example', forwarded.email_from)
+        self.assertNotIn('sales@company.example', forwarded.email_from)
+        self.assertIn('sales@company.example', forwarded.reply_to)
+        # the sender's own request does go out in their name
+        self.assertIn('sales@company.example', request.email_from)
+
     def test_cc_contacts_need_one_valid_address_to_send(self):
         partner = self.env['res.partner'].create({'name': 'Legal', 'email': 'a@x.example, b@y.example'})
         envelope = make_envelope(self.env, cc_partner_ids=[Command.link(partner.id)])

@@ -9,6 +9,11 @@ from cloudstamp_engine import Verdict
 from .common import CloudStampCase, finalize, make_envelope, new_sender, ready_to_agree
 
 MODELS = ('cloudstamp.envelope', 'cloudstamp.envelope.file', 'cloudstamp.recipient', 'cloudstamp.event')
+# Stored CloudStamp models that no company or creator rule confines, and why.
+UNCONFINED = {
+    # wrong links belong to no envelope; no ACL: only the recipient pages (sudo) count them
+    'cloudstamp.access.failure': 'not company data',
+}
 
 
 @tagged('post_install', '-at_install')
@@ -82,3 +87,46 @@ class TestMultiCompany(CloudStampCase):
             own_a.with_user(self.sender_b).read(['name'])
         with self.assertRaises(AccessError):
             envelope_b.with_user(self.manager_a).action_send()
+
+    def test_every_stored_cloudstamp_model_is_confined_by_a_global_rule(self):
+        """Whatever addon adds a model: its records stay in their company (or,
+        for an upload wizard, with their creator), unless UNCONFINED says why."""
+        unconfined = []
+        for name in self.env:
+            model = self.env[name]
+            if not name.startswith('cloudstamp.') or model._abstract or name in UNCONFINED:
+                continue
+            domains = (
+                self.env['ir.rule']
+                .sudo()
+                .search([('model_id.model', '=', name), ('global', '=', True)])
+                .mapped('domain_force')
+            )
+            if not any('company_ids' in d or "'create_uid', '=', user.id" in d for d in domains):
+                unconfined.append(name)
+        self.assertFalse(unconfined, 'models with no global company or creator rule')
+
+    def test_certificates_types_and_tags_follow_the_company_rules(self):
+        """The rules do confine: B's certificates and B's own vocabulary are out
+        of A's manager's reach, shared vocabulary is not."""
+        self.envelope_of(self.sender_b, self.company_b)  # B's identity, on demand
+        certificates = self.env['cloudstamp.pki.certificate'].sudo()
+        domain = self.env['ir.rule'].with_user(self.manager_a)._compute_domain('cloudstamp.pki.certificate', 'read')
+        visible = certificates.search(domain)
+        self.assertTrue(visible.filtered(lambda c: c.company_id == self.company_a))
+        self.assertFalse(visible.filtered(lambda c: c.company_id == self.company_b))
+        if 'cloudstamp.contract.type' not in self.env:
+            return
+        for model in ('cloudstamp.contract.type', 'cloudstamp.contract.tag'):
+            own_b = (
+                self.env[model]
+                .with_user(self.sender_b.sudo())
+                .sudo()
+                .create({'name': 'ベータ専用', 'company_id': self.company_b.id})
+            )
+            shared = self.env[model].sudo().create({'name': '共通', 'company_id': False})
+            found = self.env[model].with_user(self.manager_a).search([])
+            self.assertIn(shared, found, model)
+            self.assertNotIn(own_b, found, model)
+            with self.assertRaises(AccessError):
+                own_b.with_user(self.manager_a).read(['name'])
