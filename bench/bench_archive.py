@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import io
 import random
 import statistics
@@ -39,10 +40,22 @@ import psycopg2
 import requests
 from common import REPO, drop_database, free_port, odoo, odoo_options, odoo_server, wait_for_http
 
+from cloudstamp_engine.config import MB
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
 
-sys.path.insert(0, str(REPO / 'addons' / 'cloudstamp_archive' / 'tools'))
-import fulltext  # noqa: E402 - the addon's tokenizer, which imports nothing from Odoo
+
+def _addon_tokenizer():
+    """The archive's own full-text tokenizer (it imports nothing from Odoo),
+    loaded from its file: the bench must index exactly as the addon does,
+    without importing the addon, or Odoo, or changing sys.path."""
+    path = REPO / 'addons' / 'cloudstamp_archive' / 'tools' / 'fulltext.py'
+    spec = importlib.util.spec_from_file_location('cloudstamp_archive_fulltext', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+fulltext = _addon_tokenizer()
 
 DB = 'cloudstamp_bench_archive'
 DATA_VERSION = '3'
@@ -186,18 +199,13 @@ def data_ready() -> bool:
         return False
 
 
+ADDONS = 'cloudstamp_sign,cloudstamp_archive,cloudstamp_portal'
+
+
 def build_data() -> None:
     print(f'Building {CONTRACTS:,} contracts in {DB} (once; kept for later runs)...', flush=True)
     drop_database(DB)
-    odoo(
-        '-d',
-        DB,
-        '-i',
-        'cloudstamp_sign,cloudstamp_archive,cloudstamp_portal',
-        '--without-demo=all',
-        '--stop-after-init',
-        '--log-level=warn',
-    )
+    odoo('-d', DB, '-i', ADDONS, '--without-demo=all', '--stop-after-init', '--log-level=warn')
     rng = random.Random(2026)
     started = time.perf_counter()
     with connect() as connection, connection.cursor() as cr:
@@ -273,6 +281,11 @@ def build_data() -> None:
             [DATA_VERSION],
         )
     print(f'  built in {time.perf_counter() - started:.0f} s', flush=True)
+
+
+def update_addons() -> None:
+    """The kept data, with the schema of the code being measured."""
+    odoo('-d', DB, '-u', ADDONS, '--stop-after-init', '--log-level=warn')
 
 
 def attach_export_files(cr) -> None:
@@ -421,7 +434,7 @@ def measure_export(client: Client, server_pid: int) -> tuple[float, float]:
     done.set()
     watcher.join()
     growth_mb = max(0, peak[0] - before) / 1024
-    return growth_mb, size / (1024 * 1024)
+    return growth_mb, size / MB
 
 
 def main() -> int:
@@ -431,6 +444,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.rebuild or not data_ready():
         build_data()
+    else:
+        update_addons()
     port = free_port()
     server = odoo_server(DB, port, '--workers=0')
     try:

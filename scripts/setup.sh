@@ -51,9 +51,11 @@ pyver="$("$PYTHON" -c 'import sys;print("%d%d" % sys.version_info[:2])')"
 stamp="$VAR/.requirements.$pyver.sha256"
 wanted="$(cat "$REPO"/requirements*.txt | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
-  say "Installing Python dependencies (requirements-test.txt)"
+  say "Installing Python dependencies (requirements-test.txt, requirements-lint.txt)"
   "$PYTHON" -m pip install -q --disable-pip-version-check -r "$REPO/requirements-test.txt" \
       >"$VAR/pip.log" 2>&1 || fail "pip could not install the requirements (see $VAR/pip.log)."
+  "$PYTHON" -m pip install -q --disable-pip-version-check --no-deps -r "$REPO/requirements-lint.txt" \
+      >>"$VAR/pip.log" 2>&1 || fail "pip could not install the lint tools (see $VAR/pip.log)."
   echo "$wanted" >"$stamp"
 fi
 

@@ -3,8 +3,8 @@
 # addons installed, then
 #   1. Odoo's own tests for the code our dependency pins touch,
 #   2. the signing engine's tests (plain pytest, no Odoo),
-#   3. the addons' tests through pytest-odoo, HTTP included, and the tests
-#      across addons (cloudstamp_archive) again under Odoo's own runner,
+#   3. the addons' tests through pytest-odoo, HTTP included, then every
+#      addon's tests again under Odoo's own runner (as OCA's CI runs them),
 #   4. every combination of the addons installed on its own (tests/install),
 #   5. the small run of the reliability benchmark.
 set -euo pipefail
@@ -57,10 +57,14 @@ set -e
 # 5 = nothing collected: never a pass.
 [ "$rc" = 0 ] || exit "$rc"
 
-# The tests across addons, under Odoo's own runner too (as OCA's CI runs them).
-say "Tests across addons under Odoo's own test runner (/cloudstamp_archive)"
+# Every addon's tests under Odoo's own runner too (as OCA's CI runs them):
+# the installed addons, bridges included, so a test that only passes under
+# one runner fails the build.
+ALL_ADDONS="$ADDONS,$BRIDGES"
+RUNNER_TAGS="/${ALL_ADDONS//,/,/}"
+say "Every addon's tests under Odoo's own test runner ($RUNNER_TAGS)"
 port="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-odoo_bin -c "$ODOO_CONF" -d "$DB" --test-tags /cloudstamp_archive --stop-after-init --http-port="$port" \
+odoo_bin -c "$ODOO_CONF" -d "$DB" --test-tags "$RUNNER_TAGS" --stop-after-init --http-port="$port" \
     --log-level=test --logfile="$LOGS/odoo-runner.log" || true
 summary="$(grep -Eo '[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$LOGS/odoo-runner.log" | tail -n1)"
 echo "    Odoo's runner: ${summary:-no summary}"

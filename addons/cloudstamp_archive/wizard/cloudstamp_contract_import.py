@@ -3,6 +3,8 @@ import base64
 from odoo import fields, models
 from odoo.exceptions import AccessError, UserError
 
+from cloudstamp_engine.config import MB
+
 from ..tools.import_bundle import MAX_MEMBERS, BundleError, read_upload
 
 # A ZIP may hold many files of the per-file size limit.
@@ -26,7 +28,7 @@ class CloudStampContractImport(models.TransientModel):
         if not self.env.user.has_group('cloudstamp_archive.group_cloudstamp_contract_reader'):
             raise AccessError(self.env._('Only contract readers and CloudStamp administrators import contracts.'))
         data = base64.b64decode(self.upload or b'')
-        if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
+        if len(data) > MAX_UPLOAD_MB * MB:
             raise UserError(self.env._('This upload is larger than %s MB.', MAX_UPLOAD_MB))
         max_file_bytes = self.env['cloudstamp.signing.service']._preflight_limits().max_file_bytes
         try:
@@ -52,7 +54,7 @@ class CloudStampContractImport(models.TransientModel):
     def _bundle_message(self, error, max_file_bytes):
         # Every message gets every parameter: each formats only its own.
         params = dict.fromkeys(('name', 'line', 'column', 'value'), '')
-        params.update(error.params, limit_mb=max_file_bytes // (1024 * 1024), max_files=MAX_MEMBERS)
+        params.update(error.params, limit_mb=max_file_bytes // MB, max_files=MAX_MEMBERS)
         return {
             'bad_zip': self.env._('"%(name)s" is damaged or not a ZIP file that can be read.', **params),
             'encrypted_zip': self.env._(

@@ -7,11 +7,13 @@ memory and never stored.
 from odoo import http
 from odoo.http import request
 
+from cloudstamp_engine.config import MB
 from cloudstamp_engine.verify import SIGNER_REVOKED
 
 from .recipient import _secured
 
 MAX_UPLOAD_MB = 8
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * MB
 # Verifications per client network per window (cloudstamp.access.failure's).
 MAX_VERIFICATIONS = 30
 
@@ -59,12 +61,12 @@ class CloudStampVerifyPage(http.Controller):
             )
         failures._record(client, 'verify')
         size = request.httprequest.content_length or 0
-        if size > MAX_UPLOAD_MB * 1024 * 1024:
+        if size > MAX_UPLOAD_BYTES:
             return self._page(lang, 413, error=request.env._('The file is larger than %s MB.', MAX_UPLOAD_MB))
-        data = pdf.read(MAX_UPLOAD_MB * 1024 * 1024 + 1) if hasattr(pdf, 'read') else b''
+        data = pdf.read(MAX_UPLOAD_BYTES + 1) if hasattr(pdf, 'read') else b''
         if not data:
             return self._page(lang, 400, error=request.env._('Please choose a PDF file.'))
-        if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
+        if len(data) > MAX_UPLOAD_BYTES:
             return self._page(lang, 413, error=request.env._('The file is larger than %s MB.', MAX_UPLOAD_MB))
         result = request.env['cloudstamp.envelope']._public_verification(data)
         return self._page(lang, result=result, reasons=self._reasons(result['report']))

@@ -7,16 +7,13 @@ connections, committed, as two Odoo workers would run them."""
 import random
 import threading
 import time
-from contextlib import closing
 
 from psycopg2 import errors
 
-from odoo import SUPERUSER_ID, api
-from odoo.sql_db import db_connect
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.cloudstamp_sign.tests.common import CloudStampCase, make_envelope
+from odoo.addons.cloudstamp_sign.tests.common import CloudStampCase, make_envelope, worker_env
 
 CODE = 'Sakura2026'
 RETRIED = (errors.LockNotAvailable, errors.SerializationFailure)
@@ -26,18 +23,13 @@ RETRIED = (errors.LockNotAvailable, errors.SerializationFailure)
 class TestAccessCodeUnderConcurrency(CloudStampCase):
     def setUp(self):
         super().setUp()
-        self.dbname = self.env.cr.dbname
-        with self.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
+        with worker_env(self.registry) as env:
             envelope = make_envelope(
                 env, recipients=({'name': 'A', 'email': 'a@partner.example', 'access_code': CODE},)
             )
             envelope.action_send()
             self.recipient_id = envelope.recipient_ids.id
-            cr.commit()
-
-    def cursor(self):
-        return closing(db_connect(self.dbname).cursor())
+            env.cr.commit()
 
     def check_as_odoo_would(self, code, seen=None):
         """One request: retried on serialisation failures, as Odoo's HTTP
@@ -46,31 +38,26 @@ class TestAccessCodeUnderConcurrency(CloudStampCase):
         # Each hash takes ~0.15 s under the row lock: twenty parallel guesses
         # on two cores need room to line up.
         for _attempt in range(300):
-            with self.cursor() as cr:
-                # Keep the environment referenced until the commit: the
-                # transaction holds its environments weakly, and flushes
-                # pending writes only through one that is still alive.
-                env = api.Environment(cr, SUPERUSER_ID, {})
+            with worker_env(self.registry) as env:
                 try:
                     result = env['cloudstamp.recipient'].browse(self.recipient_id)._check_access_code(code)
                     env.flush_all()
                     if seen is not None:
-                        cr.execute(
+                        env.cr.execute(
                             'SELECT count(*) FROM cloudstamp_event e JOIN cloudstamp_recipient r '
                             "ON r.envelope_id = e.envelope_id WHERE r.id = %s AND e.event_type = 'code_failed'",
                             [self.recipient_id],
                         )
-                        seen.append(cr.fetchone()[0])
-                    cr.commit()
+                        seen.append(env.cr.fetchone()[0])
+                    env.cr.commit()
                     return result
                 except RETRIED:
-                    cr.rollback()
+                    env.cr.rollback()
             time.sleep(random.uniform(0, 0.05))
         raise AssertionError('never got through')
 
     def read_state(self):
-        with self.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
+        with worker_env(self.registry) as env:
             recipient = env['cloudstamp.recipient'].browse(self.recipient_id)
             events = recipient.envelope_id.event_ids.sorted('sequence')
             return (
@@ -80,8 +67,7 @@ class TestAccessCodeUnderConcurrency(CloudStampCase):
             )
 
     def test_a_transaction_that_read_before_the_lock_cannot_pass_after_it(self):
-        with self.cursor() as slow, mute_logger('odoo.sql_db'):
-            slow_env = api.Environment(slow, SUPERUSER_ID, {})
+        with worker_env(self.registry) as slow_env, mute_logger('odoo.sql_db'):
             recipient = slow_env['cloudstamp.recipient'].browse(self.recipient_id)
             self.assertFalse(recipient.locked)  # the snapshot is taken here
             for attempt in range(5):
@@ -91,7 +77,7 @@ class TestAccessCodeUnderConcurrency(CloudStampCase):
             except RETRIED:
                 result = None  # Odoo would retry; see below
             self.assertIsNot(result, True)
-            slow.rollback()
+            slow_env.cr.rollback()
         self.assertFalse(self.check_as_odoo_would(CODE))
         self.assertEqual(self.read_state(), (True, [1, 2, 3, 4, 5], 1))
 

@@ -88,6 +88,11 @@ class CloudStampEnvelope(models.Model):
         default=lambda self: self.env.lang or self.env.user.lang or 'en_US',
         help='The language of the mails to CC people.',
     )
+    tz = fields.Char(
+        'Time Zone',
+        compute='_compute_tz',
+        help="The sender's time zone, or else the company's: the times in mails, pages and the certificate.",
+    )
     expiry_date = fields.Datetime(
         'Expires On',
         copy=False,
@@ -146,6 +151,11 @@ class CloudStampEnvelope(models.Model):
             for vals in vals_list:
                 vals['user_id'] = self.env.uid
         return super().create(vals_list)
+
+    @api.depends('user_id.tz', 'company_id.partner_id.tz')
+    def _compute_tz(self):
+        for envelope in self:
+            envelope.tz = envelope.user_id.tz or envelope.company_id.partner_id.tz or 'UTC'
 
     def _get_workflow_fields(self):
         return super()._get_workflow_fields() + (
@@ -494,7 +504,7 @@ class CloudStampEnvelope(models.Model):
             anchor_time=anchor.anchor_time or None,
             anchor_tsa=anchor.anchor_tsa or '',
             issued=fields.Datetime.now(),
-            tz=envelope.user_id.tz or envelope.company_id.partner_id.tz or 'UTC',
+            tz=envelope.tz,
         )
 
     def _sender_side(self):

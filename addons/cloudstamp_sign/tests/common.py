@@ -1,6 +1,8 @@
 import base64
+from contextlib import closing, contextmanager
 
-from odoo import Command
+from odoo import SUPERUSER_ID, Command, api
+from odoo.sql_db import db_connect
 from odoo.tests import TransactionCase, new_test_user
 
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
@@ -35,6 +37,17 @@ def finalize(env):
 def new_sender(env, login, groups='cloudstamp_sign.group_cloudstamp_user', **values):
     """A CloudStamp user whose login is their (administrator-vouched) address."""
     return new_test_user(env, login, groups=groups, email=login, **values)
+
+
+@contextmanager
+def worker_env(registry):
+    """A superuser environment on its own connection, whose commits are
+    real, as another Odoo worker has. Its transaction is handed the
+    registry: Odoo's own test runner holds the registry lock while the tests
+    run, and a thread that looked the registry up by name would wait forever."""
+    with closing(db_connect(registry.db_name).cursor()) as cr:
+        cr.transaction = api.Transaction(registry)
+        yield api.Environment(cr, SUPERUSER_ID, {})
 
 
 class CloudStampCase(TransactionCase):

@@ -3,22 +3,20 @@ import base64
 # Real concurrent transactions on their own connections, as workers run them, must commit.
 # pylint: disable=invalid-commit
 import threading
-from contextlib import closing
 from datetime import timedelta
 from unittest.mock import patch
 
 import psycopg2
 from freezegun import freeze_time
 
-from odoo import SUPERUSER_ID, Command, api, fields
+from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
-from odoo.sql_db import db_connect
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
 
-from .common import RECIPIENT, CloudStampCase, finalize, make_envelope, ready_to_agree
+from .common import RECIPIENT, CloudStampCase, finalize, make_envelope, ready_to_agree, worker_env
 
 
 @tagged('post_install', '-at_install')
@@ -122,26 +120,23 @@ class TestConcurrentAgreement(CloudStampCase):
     """Real concurrent transactions on separate connections (committed data)."""
 
     def test_two_agree_requests_at_once_give_exactly_one_signature(self):
-        dbname = self.env.cr.dbname
-        with closing(db_connect(dbname).cursor()) as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
+        with worker_env(self.registry) as env:
             recipient_id = ready_to_agree(make_envelope(env)).id
-            cr.commit()
+            env.cr.commit()
 
         barrier = threading.Barrier(2)
         outcomes = []
 
         def agree():
-            with closing(db_connect(dbname).cursor()) as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {})
+            with worker_env(self.registry) as env:
                 recipient = env['cloudstamp.recipient'].browse(recipient_id)
                 barrier.wait()
                 try:
                     recipient._action_agree()
-                    cr.commit()
+                    env.cr.commit()
                     outcomes.append('agreed')
                 except (UserError, psycopg2.Error) as exc:
-                    cr.rollback()
+                    env.cr.rollback()
                     outcomes.append(type(exc).__name__)
 
         with mute_logger('odoo.sql_db'):
@@ -152,8 +147,7 @@ class TestConcurrentAgreement(CloudStampCase):
                 thread.join(timeout=120)
         self.assertEqual(outcomes.count('agreed'), 1, outcomes)
 
-        with closing(db_connect(dbname).cursor()) as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
+        with worker_env(self.registry) as env:
             envelope = env['cloudstamp.recipient'].browse(recipient_id).envelope_id
             data = base64.b64decode(envelope.file_ids.signed_file)
             report = env['cloudstamp.signing.service']._verify_pdf(data)
@@ -162,7 +156,7 @@ class TestConcurrentAgreement(CloudStampCase):
             # committed data: leave no envelope for later tests' cron runs
             finalize(env)
             self.assertEqual(envelope.state, 'completed')
-            cr.commit()
+            env.cr.commit()
             self.assertEqual(len(envelope.event_ids.filtered(lambda e: e.event_type == 'agreed')), 1)
 
 

@@ -11,32 +11,26 @@ and a request would run them.
 # Real concurrent transactions on their own connections, as workers run them, must commit.
 # pylint: disable=invalid-commit
 import threading
-from contextlib import closing
 
-from odoo import SUPERUSER_ID, api
-from odoo.sql_db import db_connect
 from odoo.tests import tagged
 
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
 
 from ..tools import read_field_bytes, write_field_bytes
-from .common import CloudStampCase, make_envelope
+from .common import CloudStampCase, make_envelope, worker_env
 
 
 @tagged('post_install', '-at_install')
 class TestFilestoreGc(CloudStampCase):
     def test_a_signed_file_written_while_the_gc_runs_is_kept(self):
-        dbname = self.env.cr.dbname
-        with closing(db_connect(dbname).cursor()) as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
+        with worker_env(self.registry) as env:
             document = make_envelope(env).file_ids
             write_field_bytes(document, 'signed_file', contract_pdf('一回目 / first signature'), 'nda.pdf')
             document_id = document.id
-            cr.commit()
+            env.cr.commit()
         signed = contract_pdf('署名済み / signed, never seen before')
 
-        with closing(db_connect(dbname).cursor()) as writer_cr, closing(db_connect(dbname).cursor()) as gc_cr:
-            writer = api.Environment(writer_cr, SUPERUSER_ID, {})
+        with worker_env(self.registry) as writer, worker_env(self.registry) as gc_env:
             document = writer['cloudstamp.envelope.file'].browse(document_id)
             # the file is on disk and in the GC's checklist; the row is not written yet
             write_field_bytes(document, 'signed_file', signed, 'nda.pdf')
@@ -44,8 +38,7 @@ class TestFilestoreGc(CloudStampCase):
             gc_done = threading.Event()
 
             def collect():
-                env = api.Environment(gc_cr, SUPERUSER_ID, {})
-                env['ir.attachment']._gc_file_store()
+                gc_env['ir.attachment']._gc_file_store()
                 gc_done.set()
 
             gc = threading.Thread(target=collect)
@@ -53,13 +46,12 @@ class TestFilestoreGc(CloudStampCase):
             # a GC that does not wait for the writer has finished by now
             gc_done.wait(2)
             writer.flush_all()
-            writer_cr.commit()
+            writer.cr.commit()
             gc.join(30)
             self.assertTrue(gc_done.is_set())
 
-        with closing(db_connect(dbname).cursor()) as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
+        with worker_env(self.registry) as env:
             document = env['cloudstamp.envelope.file'].browse(document_id)
             self.assertEqual(read_field_bytes(document, 'signed_file'), signed)
             env['cloudstamp.envelope'].browse(document.envelope_id.id).sudo().unlink()
-            cr.commit()
+            env.cr.commit()
