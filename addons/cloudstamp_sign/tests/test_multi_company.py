@@ -118,12 +118,7 @@ class TestMultiCompany(CloudStampCase):
         if 'cloudstamp.contract.type' not in self.env:
             return
         for model in ('cloudstamp.contract.type', 'cloudstamp.contract.tag'):
-            own_b = (
-                self.env[model]
-                .with_user(self.sender_b.sudo())
-                .sudo()
-                .create({'name': 'ベータ専用', 'company_id': self.company_b.id})
-            )
+            own_b = self.env[model].sudo().create({'name': 'ベータ専用', 'company_id': self.company_b.id})
             shared = self.env[model].sudo().create({'name': '共通', 'company_id': False})
             found = self.env[model].with_user(self.manager_a).search([])
             self.assertIn(shared, found, model)
