@@ -8,6 +8,9 @@ benchmarked on its own. The Odoo addon ``cloudstamp_sign`` wraps it in its
 from .config import (
     HttpTsaConfig,
     PreflightLimits,
+    SealPlacement,
+    SealShape,
+    SealSpec,
     SignatureAction,
     SignatureRequest,
     SigningOptions,
@@ -19,6 +22,7 @@ from .errors import (
     HsmError,
     RefusalCode,
     RevocationFetchError,
+    SealError,
     SigningError,
     TimestampError,
 )
@@ -47,6 +51,7 @@ from .pki import (
     load_pem_certificates,
 )
 from .preflight import PreflightResult, preflight, preflight_send
+from .seal import MAX_SEAL_CHARS, render_seal_pdf, seal_appearance_texts, seal_text
 from .signing import DocumentSigner
 from .timestamps import EmbeddedTimeStamper, http_timestamper
 from .verify import (
@@ -118,4 +123,12 @@ __all__ = [
     'timestamp_certificates',
     'RevocationFetchError',
     'verify_timestamp_token',
+    'MAX_SEAL_CHARS',
+    'SealError',
+    'SealPlacement',
+    'SealShape',
+    'SealSpec',
+    'render_seal_pdf',
+    'seal_appearance_texts',
+    'seal_text',
 ]

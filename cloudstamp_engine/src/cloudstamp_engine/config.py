@@ -38,6 +38,33 @@ class PreflightLimits:
     max_send_bytes: int = 8 * MB
 
 
+class SealShape(str, enum.Enum):
+    """Outline of a seal stamp (印影)."""
+
+    ROUND = 'round'
+    SQUARE = 'square'
+
+
+@dataclass(frozen=True)
+class SealPlacement:
+    """Where a seal goes: its centre, in the page's unrotated PDF user space
+    (what pdf.js ``viewport.convertToPdfPoint`` returns), and its size."""
+
+    page: int  # 0-based page index
+    x: float
+    y: float
+    size: float = 54.0  # outer diameter or side in points (about 19 mm)
+
+
+@dataclass(frozen=True)
+class SealSpec:
+    """A seal stamp drawn as the visible appearance of a signature."""
+
+    text: str  # 1-10 characters, see seal.seal_text
+    placement: SealPlacement
+    shape: SealShape = SealShape.ROUND
+
+
 @dataclass(frozen=True)
 class SignatureRequest:
     """Who did what, and when, for one signature."""
@@ -49,6 +76,9 @@ class SignatureRequest:
     # Printed small at the foot of page 1, in the same revision as this
     # signature (the document ID on send). ASCII only.
     page_note: str = ''
+    # A seal makes the signature visible: the seal is its appearance, in the
+    # same revision. None: an invisible signature.
+    seal: SealSpec | None = None
 
 
 @dataclass(frozen=True)

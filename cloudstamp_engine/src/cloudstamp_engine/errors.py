@@ -71,6 +71,11 @@ class SigningError(CloudStampEngineError):
     """A signature could not be applied; the input is left unchanged."""
 
 
+class SealError(SigningError):
+    """A seal stamp cannot be drawn or placed (no text left, page or box out
+    of range); nothing was signed."""
+
+
 class TimestampError(SigningError):
     """The time-stamping authority did not deliver a usable token."""
 

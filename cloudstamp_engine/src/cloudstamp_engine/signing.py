@@ -26,6 +26,7 @@ from .ltv import ValidationMaterial, async_extend_to_lta, async_renew_archive_ti
 from .pki import SigningIdentity
 from .preflight import open_reader
 from .revision import add_page_note, count_signature_fields, open_update
+from .seal import render_seal_pdf, seal_box, seal_field_spec, seal_stamp_style, seal_text
 
 SHA256_LENGTH = 32
 FIELD_SEPARATOR = '-'
@@ -108,13 +109,16 @@ class DocumentSigner:
 
     async def _sign_into(self, data: bytes, request: SignatureRequest, output: BytesIO) -> None:
         reader = open_reader(data)
+        index = count_signature_fields(reader) + 1
+        field_name = signature_field_name(index, request.action.value, self.options.field_name_prefix)
+        # The seal is checked and drawn before anything is written.
+        seal_options = _seal_options(reader, request, field_name)
         writer = open_update(reader)
         if request.page_note:
             add_page_note(writer, request.page_note)
-        index = count_signature_fields(reader) + 1
         now = datetime.now(UTC)
         metadata = signers.PdfSignatureMetadata(
-            field_name=signature_field_name(index, request.action.value, self.options.field_name_prefix),
+            field_name=field_name,
             md_algorithm='sha256',
             subfilter=fields.SigSeedSubFilter.PADES,
             name=_actor_label(request),
@@ -122,7 +126,7 @@ class DocumentSigner:
             contact_info=request.actor_email,
             location=request.location or None,
         )
-        pdf_signer = signers.PdfSigner(metadata, signer=self._signer, timestamper=self.timestamper)
+        pdf_signer = signers.PdfSigner(metadata, signer=self._signer, timestamper=self.timestamper, **seal_options)
         await pdf_signer.async_sign_pdf(
             writer,
             bytes_reserved=self.options.reserved_bytes,
@@ -228,6 +232,21 @@ def _refuse_running_loop(error: type[SigningError], name: str, async_name: str) 
     except RuntimeError:
         return
     raise error(f'{name} cannot run inside an event loop; await {async_name} instead.')
+
+
+def _seal_options(reader, request: SignatureRequest, field_name: str) -> dict:
+    """PdfSigner's arguments for a visible signature whose appearance is
+    the request's seal, in the signature's own revision; none without a
+    seal (an invisible signature). Raises SealError on a bad seal."""
+    seal = request.seal
+    if seal is None:
+        return {}
+    box, rotate = seal_box(reader, seal.placement)
+    appearance = render_seal_pdf(seal_text(seal.text), seal.shape, seal.placement.size, rotate=rotate)
+    return {
+        'stamp_style': seal_stamp_style(appearance),
+        'new_field_spec': seal_field_spec(field_name, seal.placement.page, box),
+    }
 
 
 def _actor_label(request: SignatureRequest) -> str:
