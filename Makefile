@@ -16,10 +16,11 @@ test: setup       ## fresh database, every test
 lint: setup       ## ruff and pylint-odoo (OCA's checks, tuned: ruff.toml, .pylintrc)
 	@bash scripts/lint.sh
 
-bench: setup      ## signing vs stock pyHanko, end to end over HTTP, archive search and export
+bench: setup      ## signing vs stock pyHanko, end to end over HTTP, archive search and export, bulk send
 	@$(PYTHON) bench/bench_engine.py
 	@$(PYTHON) bench/bench_e2e.py
 	@$(PYTHON) bench/bench_archive.py
+	@$(PYTHON) bench/bench_bulk.py
 
 bench-reliability: setup  ## load, races, crashes, backup/restore, token guessing (RELIABILITY_ARGS=--quick for CI)
 	@$(PYTHON) bench/reliability.py $(RELIABILITY_ARGS)

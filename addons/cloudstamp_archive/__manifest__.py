@@ -18,6 +18,7 @@
         'views/cloudstamp_contract_views.xml',
         'views/cloudstamp_contract_type_views.xml',
         'views/cloudstamp_envelope_views.xml',
+        'views/cloudstamp_template_views.xml',
         'views/res_partner_views.xml',
         'views/res_config_settings_views.xml',
         'wizard/cloudstamp_contract_import_views.xml',

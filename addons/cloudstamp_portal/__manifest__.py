@@ -12,10 +12,15 @@
         'data/mail_template_data.xml',
         'views/cloudstamp_envelope_views.xml',
         'views/cloudstamp_portal_templates.xml',
+        'views/cloudstamp_seal_templates.xml',
         'views/cloudstamp_verify_templates.xml',
         'views/res_config_settings_views.xml',
     ],
     'assets': {
+        # The seal picker: a plain script, loaded only by the pages showing it.
+        'cloudstamp_portal.assets_seal': [
+            'cloudstamp_portal/static/src/js/seal_picker.js',
+        ],
         'web.assets_tests': [
             'cloudstamp_portal/static/tests/tours/*.js',
         ],

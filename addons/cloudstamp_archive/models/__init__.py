@@ -3,6 +3,8 @@ from . import cloudstamp_contract_tag
 from . import cloudstamp_agreement_mixin
 from . import cloudstamp_contract
 from . import cloudstamp_envelope
+from . import cloudstamp_template
+from . import cloudstamp_bulk_send
 from . import res_company
 from . import res_config_settings
 from . import res_partner

@@ -408,6 +408,9 @@ class CloudStampContract(models.Model):
                 'currency_id': envelope.contract_currency_id.id or envelope.company_id.currency_id.id,
                 'date_start': envelope.contract_date_start,
                 'date_end': envelope.contract_date_end,
+                'tag_ids': [fields.Command.set(envelope.contract_tag_ids.ids)],
+                'auto_renew': envelope.contract_auto_renew,
+                'renewal_months': envelope.contract_renewal_months or 12,
             }
         )
         contract._read_pdfs(read_field_bytes(file, file._current_field()) for file in envelope.file_ids)

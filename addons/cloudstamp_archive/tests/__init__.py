@@ -7,6 +7,8 @@ from . import (
     test_import,
     test_installation,
     test_suggestions,
+    test_teams_archive,
+    test_template_defaults,
     test_rpc_surface,
     test_translations,
 )

@@ -137,6 +137,8 @@ ENVELOPE_SENDER_ACTIONS = {
     'action_view_revisions',
     # Opens the contract filed from this document (read access checked).
     'action_view_contract',
+    # Opens the page where the sender places their seal on a draft (write access checked).
+    'action_place_seal',
 }
 CHATTER = {
     # Chatter and activities on an envelope, under mail's own access checks.
@@ -226,6 +228,71 @@ DECISIONS = {
         **dict.fromkeys(SEARCHES | READS, SENDERS),
         **dict.fromkeys(DRAFTING | {'write', 'copy', 'unlink'}, ADMIN),
     },
+    # Templates: every sender makes their own; the owner (and administrators)
+    # read, change and send from a personal one. Sharing is tested in
+    # cloudstamp_sign's test_templates.
+    'cloudstamp.template': {
+        **dict.fromkeys(SEARCHES | DRAFTING | {'message_new', 'message_process'}, SENDERS),
+        **dict.fromkeys(
+            READS
+            | CHATTER
+            | {'write', 'copy', 'unlink', 'toggle_active', 'action_archive', 'action_unarchive'}
+            # Each checks read access first.
+            | {'action_new_envelope', 'action_view_envelopes'},
+            OWNER_ADMIN,
+        ),
+    },
+    **{
+        model: {
+            **dict.fromkeys(SEARCHES | DRAFTING, SENDERS),
+            **dict.fromkeys(READS | {'write', 'copy', 'unlink'}, OWNER_ADMIN),
+        }
+        for model in ('cloudstamp.template.file', 'cloudstamp.template.role')
+    },
+    # Bulk sends: each sender makes their own; the owner (and administrators)
+    # preview, start, cancel and retry them, each checking write access
+    # first. Rows are only read: the workflow writes them, as superuser.
+    'cloudstamp.bulk.send': {
+        **dict.fromkeys(SEARCHES | DRAFTING | {'message_new', 'message_process'}, SENDERS),
+        **dict.fromkeys(
+            READS
+            | CHATTER
+            | {'write', 'copy', 'unlink'}
+            | {'action_preview', 'action_start', 'action_cancel', 'action_retry_failed', 'action_view_envelopes'},
+            OWNER_ADMIN,
+        ),
+    },
+    'cloudstamp.bulk.send.line': {**dict.fromkeys(SEARCHES, SENDERS), **dict.fromkeys(READS, OWNER_ADMIN)},
+    # "New from template": transient, each sender's own; making the draft
+    # checks read access to the template.
+    **{
+        model: {
+            **dict.fromkeys(SEARCHES | DRAFTING, SENDERS),
+            **dict.fromkeys(READS | {'write', 'copy', 'action_create_draft'}, frozenset({'owner'})),
+        }
+        for model in ('cloudstamp.template.send', 'cloudstamp.template.send.line')
+    },
+    # Teams: CloudStamp administrators manage them (the form, the Add Member
+    # wizard, deactivating a member's user: each checks who the user is, see
+    # cloudstamp_sign's test_teams); members only read their own teams, which
+    # strangers and owners here are not in. No team is made from a mail.
+    'cloudstamp.team': {
+        **dict.fromkeys(SEARCHES, SENDERS),
+        **dict.fromkeys(
+            READS
+            | DRAFTING
+            | CHATTER
+            | {'write', 'copy', 'unlink', 'toggle_active', 'action_archive', 'action_unarchive'},
+            ADMIN,
+        ),
+    },
+    'cloudstamp.team.member': {
+        **dict.fromkeys(SEARCHES, SENDERS),
+        **dict.fromkeys(
+            READS | DRAFTING | {'write', 'copy', 'unlink', 'action_deactivate', 'action_reactivate'}, ADMIN
+        ),
+    },
+    'cloudstamp.team.member.add': dict.fromkeys(SEARCHES | DRAFTING | READS | {'write', 'copy', 'action_add'}, ADMIN),
     # Key material, the signing service, the renderer and the guard: nobody.
     'cloudstamp.pki.certificate': {},
     'cloudstamp.signing.service': {},
@@ -268,6 +335,63 @@ def bridge_targets(env):
     if 'account.move' in env:
         targets['account.move'] = env['account.move'].create({'move_type': 'out_invoice', 'partner_id': partner.id})
     return targets
+
+
+def template_targets(owner_env):
+    """The owner's personal template, its file and role, and their "New from
+    template" wizard."""
+    template = owner_env['cloudstamp.template'].create(
+        {
+            'name': '秘密保持契約書 テンプレート',
+            'file_ids': [Command.create({'name': 'nda.pdf', 'file': base64.b64encode(contract_pdf())})],
+            'role_ids': [Command.create({'name': '先方担当者'})],
+        }
+    )
+    send = owner_env['cloudstamp.template.send'].create({'template_id': template.id})
+    return {
+        'cloudstamp.template': template,
+        'cloudstamp.template.file': template.file_ids,
+        'cloudstamp.template.role': template.role_ids,
+        'cloudstamp.template.send': send,
+        'cloudstamp.template.send.line': send.line_ids,
+    }
+
+
+def bulk_targets(owner_env):
+    """The owner's previewed bulk send (one valid row, one invalid) and a row."""
+    template = owner_env['cloudstamp.template'].create(
+        {
+            'name': '一括送信 テンプレート',
+            'file_ids': [Command.create({'name': 'bulk.pdf', 'file': base64.b64encode(contract_pdf())})],
+            'role_ids': [Command.create({'name': '先方担当者'})],
+        }
+    )
+    csv_data = b'name,email,access_code\nA,a@partner.example,Sakura2026\nB,not-an-address,\n'
+    batch = owner_env['cloudstamp.bulk.send'].create(
+        {'template_id': template.id, 'csv_file': base64.b64encode(csv_data), 'csv_filename': 'rows.csv'}
+    )
+    batch.action_preview()
+    return {'cloudstamp.bulk.send': batch, 'cloudstamp.bulk.send.line': batch.line_ids[:1]}
+
+
+def team_targets(env, admin_env):
+    """A team with one member (none of the roles), and an Add Member wizard."""
+    member = new_test_user(
+        env,
+        'rpc-member@cloudstamp.example',
+        email='rpc-member@cloudstamp.example',
+        groups='cloudstamp_sign.group_cloudstamp_user',
+    )
+    team = admin_env['cloudstamp.team'].create(
+        {'name': 'RPC Team', 'member_ids': [Command.create({'user_id': member.id})]}
+    )
+    return {
+        'cloudstamp.team': team,
+        'cloudstamp.team.member': team.member_ids,
+        'cloudstamp.team.member.add': admin_env['cloudstamp.team.member.add'].create(
+            {'team_id': team.id, 'mode': 'new', 'name': 'RPC New', 'email': 'rpc-new@cloudstamp.example'}
+        ),
+    }
 
 
 def _defining_module(model, name):
@@ -442,6 +566,9 @@ class TestRpcSurface(HttpCase):
                 {'reason': 'superseded'}
             ),
             'cloudstamp.agreement.mixin': env['cloudstamp.agreement.mixin'].browse(1),
+            **template_targets(owner_env),
+            **bulk_targets(owner_env),
+            **team_targets(env, admin_env),
             **bridge_targets(admin_env),
         }
         event = cls.targets['cloudstamp.event']

@@ -1,2 +1,3 @@
 from . import recipient
+from . import seal
 from . import verify

@@ -17,6 +17,8 @@ from odoo import http
 from odoo.exceptions import AccessDenied, UserError
 from odoo.http import request
 
+from . import seal
+
 SESSION_KEY = 'cloudstamp_code_ok'
 MAX_TEXT = 2000
 SECURITY_HEADERS = {
@@ -137,7 +139,14 @@ class CloudStampRecipientPortal(http.Controller):
         if not recipient.terms_accepted_at:
             terms = recipient._terms_of_use()
             return self._render('page_terms', recipient, token, terms=terms, terms_sha256=_sha256(terms))
-        return self._render('page_documents', recipient, token)
+        return self._render(
+            'page_documents',
+            recipient,
+            token,
+            seal_form='form.o_cloudstamp_agree_form',
+            seal_optional=True,
+            **seal.seal_values(recipient.name, recipient.company_name),
+        )
 
     @http.route('/cloudstamp/r/<string:token>/code', type='http', auth='public', methods=['POST'])
     @with_recipient
@@ -221,7 +230,9 @@ class CloudStampRecipientPortal(http.Controller):
     @with_recipient
     def agree(self, recipient, token, **kw):
         self._check_may_act(recipient)
-        return self._act(token, lambda: recipient._action_agree(self._request_info()))
+        # The seal is optional; the model checks every value it was sent.
+        placed = seal.seal_from_form(kw)
+        return self._act(token, lambda: recipient._action_agree(self._request_info(), seal=placed))
 
     @http.route('/cloudstamp/r/<string:token>/decline', type='http', auth='public', methods=['POST'])
     @with_recipient

@@ -4,5 +4,6 @@ from . import (
     test_recipient_flow,
     test_recipient_security,
     test_recipient_tour,
+    test_seal,
     test_verify_page,
 )

@@ -5,6 +5,13 @@ from . import cloudstamp_envelope
 from . import cloudstamp_envelope_file
 from . import cloudstamp_recipient
 from . import cloudstamp_event
+from . import cloudstamp_template
+from . import cloudstamp_template_file
+from . import cloudstamp_template_role
+from . import cloudstamp_bulk_send
+from . import cloudstamp_bulk_send_line
+from . import cloudstamp_team
+from . import cloudstamp_team_member
 from . import ir_attachment
 from . import res_company
 from . import res_config_settings

@@ -120,6 +120,7 @@ class CloudStampEnvelope(models.Model):
     sent_date = fields.Datetime(readonly=True, copy=False)
     completed_date = fields.Datetime(readonly=True, copy=False)
     end_reason = fields.Text('Reason', readonly=True, copy=False)
+    template_id = fields.Many2one('cloudstamp.template', readonly=True, index='btree_not_null', check_company=True)
     revised_from_id = fields.Many2one('cloudstamp.envelope', 'Revision Of', readonly=True, copy=False)
     revision_ids = fields.One2many('cloudstamp.envelope', 'revised_from_id', 'Revisions')
     event_ids = fields.One2many('cloudstamp.event', 'envelope_id', 'Audit Trail')
@@ -138,6 +139,26 @@ class CloudStampEnvelope(models.Model):
         help='The signed files can be validated, offline, until this date; CloudStamp renews their archive '
         'timestamps before then.',
     )
+    # The sender's own seal (印影), the appearance of their "send" signature:
+    # placed in draft like the rest of the send, signed in when it is sent.
+    sender_seal_file_id = fields.Many2one(
+        'cloudstamp.envelope.file',
+        'Seal On',
+        copy=False,
+        ondelete='set null',
+        domain="[('envelope_id', '=', id)]",
+        help='The file whose page shows your seal when you send. Empty: no seal (it is optional).',
+    )
+    sender_seal_page = fields.Integer('Seal Page Index', copy=False)  # 0-based, as the engine counts
+    sender_seal_x = fields.Float('Seal X (pt)', copy=False)
+    sender_seal_y = fields.Float('Seal Y (pt)', copy=False)
+    sender_seal_shape = fields.Selection(
+        [('round', 'Round'), ('square', 'Square')], 'Seal Shape', default='round', copy=False
+    )
+    sender_seal_source = fields.Selection(
+        [('name', 'Your Name'), ('company', 'Company Name')], 'Seal Text', default='name', copy=False
+    )
+    sender_seal_summary = fields.Char('My Seal', compute='_compute_sender_seal_summary')
 
     _sql_constraints = [
         ('document_ref_unique', 'unique(document_ref)', 'The document ID must be unique.'),
@@ -195,6 +216,35 @@ class CloudStampEnvelope(models.Model):
             dates = [date for date in envelope.file_ids.mapped('evidence_valid_until') if date]
             envelope.evidence_valid_until = min(dates) if dates else False
 
+    @api.depends('sender_seal_file_id', 'sender_seal_page')
+    def _compute_sender_seal_summary(self):
+        for envelope in self:
+            envelope.sender_seal_summary = envelope.sender_seal_file_id and self.env._(
+                '%(file)s, page %(page)s', file=envelope.sender_seal_file_id.name, page=envelope.sender_seal_page + 1
+            )
+
+    @api.constrains(
+        'sender_seal_file_id', 'sender_seal_page', 'sender_seal_x', 'sender_seal_y', 'sender_seal_shape', 'file_ids'
+    )
+    def _check_sender_seal(self):
+        # The same checks as when it is signed in (_send), with the sender's name.
+        for envelope in self.filtered('sender_seal_file_id'):
+            envelope.file_ids._seal_specs(envelope._sender_seal(), envelope.user_id.name, envelope.company_id.name)
+
+    def _sender_seal(self):
+        """The seal the sender placed, as _seal_specs takes it; None without one."""
+        self.ensure_one()
+        if not self.sender_seal_file_id:
+            return None
+        return {
+            'file_id': self.sender_seal_file_id.id,
+            'page': self.sender_seal_page,
+            'x': self.sender_seal_x,
+            'y': self.sender_seal_y,
+            'shape': self.sender_seal_shape or 'round',
+            'source': self.sender_seal_source or 'name',
+        }
+
     @api.depends('revision_ids')
     def _compute_revision_count(self):
         for envelope in self:
@@ -246,12 +296,14 @@ class CloudStampEnvelope(models.Model):
         self._check_send_size()
 
     def _send(self, actor, actor_name):
-        self.file_ids._sign_all(actor, 'send', actor_name=actor_name, page_note=self._page_note())
+        # The seal shows the name of whoever signs the send, like the signature.
+        seals, seal_details = self.file_ids._seal_specs(self._sender_seal(), actor_name, self.company_id.name)
+        self.file_ids._sign_all(actor, 'send', actor_name=actor_name, page_note=self._page_note(), seals=seals)
         # The sender hears of what follows, even when an administrator prepared it.
         self.message_subscribe(partner_ids=self.user_id.partner_id.ids)
         first = self.recipient_ids[0]  # _order: sequence, then id
         self.write({'state': 'sent', 'sent_date': fields.Datetime.now(), 'current_recipient_id': first.id})
-        self._log_event('sent', actor, {'by': actor_name})
+        self._log_event('sent', actor, {'by': actor_name, **seal_details})
         first._notify('cloudstamp_sign.mail_template_request')
 
     def _page_note(self):

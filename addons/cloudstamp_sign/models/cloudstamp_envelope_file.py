@@ -1,12 +1,21 @@
 import base64
 import hashlib
+import math
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from cloudstamp_engine import newest_archive_timestamp
+from cloudstamp_engine import SealError, newest_archive_timestamp
+from cloudstamp_engine.config import SealPlacement, SealShape, SealSpec
+from cloudstamp_engine.seal import seal_text
 
 from ..tools import field_attachments, read_field_bytes, write_field_bytes
+
+SEAL_SHAPES = ('round', 'square')
+SEAL_SOURCES = ('name', 'company')
+# No PDF page is larger than 200 inches (14,400 points): anything beyond is
+# not a position on a page.
+MAX_SEAL_COORDINATE = 14400.0
 
 
 class CloudStampEnvelopeFile(models.Model):
@@ -129,16 +138,74 @@ class CloudStampEnvelopeFile(models.Model):
         the filestore is never absorbed into the trail (_verify_stored finds it)."""
         return {str(d.id): d.current_sha256 for d in self}
 
-    def _sign_all(self, actor_email, action, actor_name='', page_note=''):
-        """Sign every document (see _revise_all)."""
+    def _sign_all(self, actor_email, action, actor_name='', page_note='', seals=None):
+        """Sign every document (see _revise_all). ``seals``: {file id:
+        SealSpec}; those documents' signatures are visible, with the seal as
+        their appearance, the others' invisible as always."""
         service = self.env['cloudstamp.signing.service']
+        seals = seals or {}
         self._revise_all(
             lambda document, data: service._sign_pdf(
-                data, document.envelope_id.company_id, actor_email, action, actor_name=actor_name, page_note=page_note
+                data,
+                document.envelope_id.company_id,
+                actor_email,
+                action,
+                actor_name=actor_name,
+                page_note=page_note,
+                seal=seals.get(document.id),
             ),
             action,
             actor_email,
         )
+
+    def _seal_specs(self, seal, person_name, company_name=''):
+        """({file id: SealSpec}, the seal's audit details) for ``seal``, a
+        plain dict {'file_id', 'page' (0-based), 'x', 'y' (PDF points),
+        'shape', 'source': 'name'|'company'} that a person's browser sent:
+        checked against these documents (``self``, one envelope's files),
+        the text made from ``person_name`` or ``company_name``. No seal:
+        ({}, {}).
+
+        :raises UserError: for a seal that cannot be placed, in the user's language.
+        """
+        if not seal:
+            return {}, {}
+        invalid = UserError(self.env._('The seal position is not valid. Please place the seal again.'))
+        if not isinstance(seal, dict):
+            raise invalid
+        try:
+            # Through str(): True, 1.5 or '1e3' are not ids or page numbers.
+            file_id, page = int(str(seal.get('file_id'))), int(str(seal.get('page')))
+            x, y = float(seal.get('x')), float(seal.get('y'))
+        except (TypeError, ValueError, OverflowError):
+            raise invalid from None
+        document = self.filtered(lambda d: d.id == file_id)
+        shape, source = seal.get('shape') or 'round', seal.get('source') or 'name'
+        if (
+            len(document) != 1
+            or not 0 <= page < (document.page_count or 0)
+            or not all(math.isfinite(v) and abs(v) <= MAX_SEAL_COORDINATE for v in (x, y))
+            or shape not in SEAL_SHAPES
+            or source not in SEAL_SOURCES
+        ):
+            raise invalid
+        name = (company_name if source == 'company' else person_name) or ''
+        if not name.strip():
+            raise UserError(
+                self.env._('There is no company name to put on the seal. Please choose your name instead.')
+                if source == 'company'
+                else self.env._('There is no name to put on the seal.')
+            )
+        try:
+            text = seal_text(name)
+        except SealError as exc:
+            raise UserError(
+                self.env._(
+                    '"%s" cannot be made into a seal. Please choose the other name, or go on without a seal.', name
+                )
+            ) from exc
+        spec = SealSpec(text=text, placement=SealPlacement(page=page, x=x, y=y), shape=SealShape(shape))
+        return {document.id: spec}, {'seal': {'file': document.name, 'page': page + 1, 'shape': shape, 'text': text}}
 
     def _extend_all_to_lta(self):
         """Long-term validation material and an archive timestamp on every

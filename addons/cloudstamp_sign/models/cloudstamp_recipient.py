@@ -87,13 +87,19 @@ class CloudStampRecipient(models.Model):
 
     @api.onchange('partner_id')
     def _onchange_partner_id(self):
-        partner = self.partner_id
-        if partner:
-            self.name = partner.name
-            self.email = partner.email
-            self.company_name = partner.commercial_company_name or False
-            if partner.lang:
-                self.lang = partner.lang
+        if self.partner_id:
+            self.update(self._values_from_partner(self.partner_id))
+
+    @api.model
+    def _values_from_partner(self, partner):
+        """A recipient's name, address, company and language, taken from a
+        contact as it is now (what was sent stays as it was sent)."""
+        return {
+            'name': partner.name,
+            'email': partner.email,
+            'company_name': partner.commercial_company_name or False,
+            **({'lang': partner.lang} if partner.lang else {}),
+        }
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -196,18 +202,27 @@ class CloudStampRecipient(models.Model):
         self._lock_row()
         self._check_turn()
 
-    def _action_agree(self, request_info=None):
+    def _action_agree(self, request_info=None, seal=None):
+        """Agree; ``seal`` (optional, a plain dict, see _seal_specs) puts
+        the recipient's seal on a page as the appearance of this signature."""
         self.ensure_one()
         self._lock_for_action()
         envelope = self.envelope_id
-        envelope.file_ids._sign_all(self.email, 'agree', actor_name=self.name)
+        seals, seal_details = self._seal_specs(seal)
+        envelope.file_ids._sign_all(self.email, 'agree', actor_name=self.name, seals=seals)
         # The link stays alive (status page, then the final PDFs and the
         # certificate), but can no longer act: it is no longer this turn.
         self.sudo().write(
             {'state': 'agreed', 'agreed_at': fields.Datetime.now(), 'last_ip': (request_info or {}).get('ip')}
         )
-        envelope._log_event('agreed', self.email, {}, request_info)
+        envelope._log_event('agreed', self.email, seal_details, request_info)
         envelope._advance()
+
+    def _seal_specs(self, seal):
+        """The recipient's seal, from their name or their company's name
+        (see cloudstamp.envelope.file._seal_specs)."""
+        self.ensure_one()
+        return self.envelope_id.file_ids._seal_specs(seal, self.name, self.company_name)
 
     def _action_decline(self, reason, request_info=None):
         self._stop_round('declined', {'reason': reason}, request_info)

@@ -13,6 +13,7 @@ from cloudstamp_engine import (
     PreflightLimits,
     PreflightRefusal,
     RefusalCode,
+    SealError,
     SignatureAction,
     SignatureRequest,
     SigningError,
@@ -111,17 +112,26 @@ class CloudStampSigningService(models.AbstractModel):
     # Signing and verification
     # ------------------------------------------------------------------
     @api.model
-    def _sign_pdf(self, data, company, actor_email, action, actor_name='', page_note=''):
+    def _sign_pdf(self, data, company, actor_email, action, actor_name='', page_note='', seal=None):
         """Add one PAdES B-T signature with ``company``'s identity;
-        ``action`` is a SignatureAction value."""
+        ``action`` is a SignatureAction value. ``seal``: a SealSpec that
+        makes the signature visible, the seal being its appearance."""
         request = SignatureRequest(
             actor_email=actor_email,
             action=SignatureAction(action),
             actor_name=actor_name or '',
             page_note=page_note or '',
+            seal=seal,
         )
         try:
             return self._document_signer(company).sign(data, request)
+        except SealError as exc:
+            # The person chose the spot (or the name): theirs to change. The
+            # signer is fine, so it stays cached.
+            _logger.info('CloudStamp could not place a seal (%s for %s): %s', action, actor_email, exc)
+            raise UserError(
+                self.env._('The seal could not be placed there. Please choose a spot inside the page.')
+            ) from exc
         except SigningError as exc:
             self._forget_signer(company)
             # The details (TSA addresses, parser messages) go to the log, not

@@ -16,6 +16,11 @@ class ResUsers(models.Model):
         'Only administrators set it. Empty: the login, when it is an email address.',
     )
 
+    # The teams a user belongs to; the team managers' record rules walk it.
+    cloudstamp_team_member_ids = fields.One2many(
+        'cloudstamp.team.member', 'user_id', 'CloudStamp Teams', groups='cloudstamp_sign.group_cloudstamp_user'
+    )
+
     def _cloudstamp_sender_address(self):
         """The address a send or reminder by this user is signed with: one an
         administrator vouched for, never one the user typed about themselves."""

@@ -1,6 +1,7 @@
 from . import (
     test_filestore,
     test_addresses,
+    test_bulk_send,
     test_envelope_evidence,
     test_evidence_guard,
     test_http,
@@ -8,5 +9,7 @@ from . import (
     test_multi_company,
     test_pkcs11,
     test_service_pki,
+    test_teams,
+    test_templates,
     test_trail_anchor,
 )
