@@ -37,8 +37,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg2
-import requests
-from common import REPO, drop_database, free_port, odoo, odoo_options, odoo_server, wait_for_http
+from common import REPO, JsonRpcClient, drop_database, free_port, odoo, odoo_options, odoo_server, wait_for_http
 
 from cloudstamp_engine.config import MB
 from cloudstamp_engine_testing.pdf_samples import contract_pdf
@@ -325,38 +324,12 @@ def _copy_escape(value) -> str:
 # ----------------------------------------------------------------------------
 # Measurements
 # ----------------------------------------------------------------------------
-class Client:
-    """A logged-in web client speaking JSON-RPC, as the list view does."""
-
-    def __init__(self, base: str):
-        self.base = base
-        self.session = requests.Session()
-        reply = self.session.post(
-            f'{base}/web/session/authenticate',
-            json={'jsonrpc': '2.0', 'params': {'db': DB, 'login': 'admin', 'password': 'admin'}},
-            timeout=60,
-        ).json()
-        if 'error' in reply:
-            raise RuntimeError(reply['error'])
-
-    def call(self, model: str, method: str, args, kwargs):
-        reply = self.session.post(
-            f'{self.base}/web/dataset/call_kw/{model}/{method}',
-            json={'jsonrpc': '2.0', 'params': {'model': model, 'method': method, 'args': args, 'kwargs': kwargs}},
-            timeout=600,
-        ).json()
-        if 'error' in reply:
-            raise RuntimeError(reply['error']['data']['message'])
-        return reply['result']
+class Client(JsonRpcClient):
+    """The administrator's web client, reading the contract list as the list view does."""
 
     def list_view(self, domain) -> tuple[float, int]:
         start = time.perf_counter()
-        rows = self.call(
-            'cloudstamp.contract',
-            'search_read',
-            [domain, LIST_FIELDS],
-            {'limit': 80, 'context': {'lang': 'ja_JP'}},
-        )
+        rows = self.call('cloudstamp.contract', 'search_read', domain, LIST_FIELDS, limit=80, context={'lang': 'ja_JP'})
         return (time.perf_counter() - start) * 1000, len(rows)
 
 
@@ -409,12 +382,12 @@ def rss_kb(pid: int, key: str = 'VmRSS') -> int:
 
 
 def measure_export(client: Client, server_pid: int) -> tuple[float, float]:
-    ids = client.call('cloudstamp.contract', 'search', [[('imported_filename', '!=', False)]], {'order': 'id'})
+    ids = client.call('cloudstamp.contract', 'search', [('imported_filename', '!=', False)], order='id')
     assert len(ids) == EXPORTED, len(ids)
     export_id = client.call(
-        'cloudstamp.contract.export', 'create', [{'scope': 'selected', 'contract_ids': [(6, 0, ids)]}], {}
+        'cloudstamp.contract.export', 'create', {'scope': 'selected', 'contract_ids': [(6, 0, ids)]}
     )
-    url = client.call('cloudstamp.contract.export', 'action_download', [[export_id]], {})['url']
+    url = client.call('cloudstamp.contract.export', 'action_download', [export_id])['url']
     peak = [0]
     done = threading.Event()
 
@@ -451,7 +424,7 @@ def main() -> int:
     try:
         base = f'http://127.0.0.1:{port}'
         wait_for_http(f'{base}/web/login', alive=lambda: server.poll() is None)
-        client = Client(base)
+        client = Client(base, DB)
         print(f'Search: list view over JSON-RPC, {CONTRACTS:,} contracts, {args.rounds} rounds per query', flush=True)
         p95, ratio = measure_search(client, args.rounds)
         print(f'Export: ZIP of {EXPORTED:,} contracts, streamed', flush=True)

@@ -27,8 +27,7 @@ import time
 from pathlib import Path
 
 import psutil
-import requests
-from common import CONF, Sender, drop_database, free_port, odoo, wait_for_http
+from common import CONF, JsonRpcClient, Sender, drop_database, free_port, odoo, wait_for_http
 
 from cloudstamp_engine.config import MB
 from cloudstamp_engine_testing import smtp
@@ -67,31 +66,6 @@ def prefork_server(db: str, http_port: int, *args: str) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-
-
-class WebClient:
-    """The sender's browser session: JSON-RPC, as the form's buttons call."""
-
-    def __init__(self, base: str):
-        self.base = base
-        self.http = requests.Session()
-        reply = self.http.post(
-            f'{base}/web/session/authenticate',
-            json={'jsonrpc': '2.0', 'params': {'db': DB, 'login': 'admin', 'password': 'admin'}},
-            timeout=60,
-        ).json()
-        if 'error' in reply:
-            raise RuntimeError(reply['error'])
-
-    def call(self, model: str, method: str, *args, **kwargs):
-        reply = self.http.post(
-            f'{self.base}/web/dataset/call_kw/{model}/{method}',
-            json={'jsonrpc': '2.0', 'params': {'model': model, 'method': method, 'args': list(args), 'kwargs': kwargs}},
-            timeout=600,
-        ).json()
-        if 'error' in reply:
-            raise RuntimeError(reply['error']['data']['message'])
-        return reply['result']
 
 
 class RssSampler(threading.Thread):
@@ -154,7 +128,7 @@ class LinkCounter:
 
 
 def bulk_send(
-    client: WebClient, catcher: Catcher, template_id: int, rows: int, tag: str, code_every: int, timeout: float
+    client: JsonRpcClient, catcher: Catcher, template_id: int, rows: int, tag: str, code_every: int, timeout: float
 ) -> tuple[float, int]:
     """Upload, preview, start; wait for every link. (seconds, batch id)."""
     counter = LinkCounter(catcher, tag)
@@ -195,7 +169,7 @@ def main() -> None:
     try:
         wait_for_http(f'{base}/web/login', 120, alive=lambda: server.poll() is None)
         Sender(base, DB, 'sender@bench.example', lang='ja_JP')  # the sender's address and the base URL
-        client = WebClient(base)
+        client = JsonRpcClient(base, DB)
         template_id = client.call(
             'cloudstamp.template',
             'create',
@@ -216,16 +190,13 @@ def main() -> None:
         sampler.running = False
         sampler.join()
         peak = max(sampler.peak, idle)
-        batch = client.call(
-            'cloudstamp.bulk.send', 'read', [batch_id], ['state', 'sent_count', 'failed_count', 'invalid_count']
-        )[0]
         for _wait in range(50):  # the last row's commit closes the batch just after its mail
-            if batch['state'] == 'done':
-                break
-            time.sleep(0.2)
             batch = client.call(
                 'cloudstamp.bulk.send', 'read', [batch_id], ['state', 'sent_count', 'failed_count', 'invalid_count']
             )[0]
+            if batch['state'] == 'done':
+                break
+            time.sleep(0.2)
         assert (batch['state'], batch['sent_count'], batch['failed_count']) == ('done', args.rows, 0), batch
         per_address = {}
         for rcpts, _content in catcher.messages:

@@ -232,6 +232,31 @@ class Sender:
         )
 
 
+class JsonRpcClient:
+    """A logged-in web client speaking JSON-RPC, as the screens do."""
+
+    def __init__(self, base: str, db: str, login: str = 'admin', password: str = 'admin'):
+        self.base = base
+        self.session = requests.Session()
+        reply = self.session.post(
+            f'{base}/web/session/authenticate',
+            json={'jsonrpc': '2.0', 'params': {'db': db, 'login': login, 'password': password}},
+            timeout=60,
+        ).json()
+        if 'error' in reply:
+            raise RuntimeError(reply['error'])
+
+    def call(self, model: str, method: str, *args, **kwargs):
+        reply = self.session.post(
+            f'{self.base}/web/dataset/call_kw/{model}/{method}',
+            json={'jsonrpc': '2.0', 'params': {'model': model, 'method': method, 'args': list(args), 'kwargs': kwargs}},
+            timeout=600,
+        ).json()
+        if 'error' in reply:
+            raise RuntimeError(reply['error']['data']['message'])
+        return reply['result']
+
+
 class _TimeoutTransport(xmlrpc.client.Transport):
     def __init__(self, timeout: float):
         super().__init__()

@@ -9,7 +9,7 @@ from psycopg2 import errors
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..tools import bulk_csv
+from ..tools import bulk_csv, force_own_user
 from ..tools.emails import single_email
 
 _logger = logging.getLogger(__name__)
@@ -110,12 +110,8 @@ class CloudStampBulkSend(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        # A sender sends in their own name; only CloudStamp administrators
-        # prepare a bulk send for someone else.
-        manager = self.env.su or self.env.user.has_group('cloudstamp_sign.group_cloudstamp_manager')
+        force_own_user(self.env, vals_list)
         for vals in vals_list:
-            if not manager:
-                vals['user_id'] = self.env.uid
             if not vals.get('name'):
                 template = self.env['cloudstamp.template'].browse(vals.get('template_id'))
                 vals['name'] = f'{template.name or self.env._("Bulk Send")} {fields.Date.context_today(self)}'

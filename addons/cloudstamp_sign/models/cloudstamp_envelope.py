@@ -13,7 +13,7 @@ from cloudstamp_engine import RefusalCode, printed_document_refs
 from cloudstamp_engine.config import MB
 
 from ..report import agreement_certificate
-from ..tools import field_attachments, read_field_bytes, write_field_bytes
+from ..tools import field_attachments, force_own_user, read_field_bytes, write_field_bytes
 from ..tools.emails import single_email
 
 _logger = logging.getLogger(__name__)
@@ -166,11 +166,7 @@ class CloudStampEnvelope(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        # A sender sends in their own name; only CloudStamp administrators
-        # prepare documents for someone else.
-        if not self.env.su and not self.env.user.has_group('cloudstamp_sign.group_cloudstamp_manager'):
-            for vals in vals_list:
-                vals['user_id'] = self.env.uid
+        force_own_user(self.env, vals_list)
         return super().create(vals_list)
 
     @api.depends('user_id.tz', 'company_id.partner_id.tz')

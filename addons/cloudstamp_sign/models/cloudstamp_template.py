@@ -5,6 +5,8 @@ from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.base.models.res_partner import _lang_get
 
+from ..tools import force_own_user
+
 
 class CloudStampTemplate(models.Model):
     """PDFs, recipient roles and settings saved once and recalled at each send.
@@ -56,10 +58,7 @@ class CloudStampTemplate(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        # A sender's templates are their own; only administrators prepare one for someone else.
-        if not self.env.su and not self.env.user.has_group('cloudstamp_sign.group_cloudstamp_manager'):
-            for vals in vals_list:
-                vals['user_id'] = self.env.uid
+        force_own_user(self.env, vals_list)
         return super().create(vals_list)
 
     def message_get_followers(self, *args, **kwargs):

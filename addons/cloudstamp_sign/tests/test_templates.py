@@ -118,14 +118,19 @@ class TestTemplates(CloudStampCase):
     def test_changing_the_template_never_changes_a_send(self):
         envelope = self.new_from_template()
         envelope.action_send()
-        before = (
-            envelope.name,
-            envelope.message,
-            envelope.recipient_ids.mapped('name'),
-            envelope.recipient_ids.mapped('email'),
-            envelope.file_ids._current_hashes(),
-            envelope.file_ids.original_sha256,
-        )
+
+        def sent():
+            envelope.invalidate_recordset()
+            return (
+                envelope.name,
+                envelope.message,
+                envelope.recipient_ids.mapped('name'),
+                envelope.recipient_ids.mapped('email'),
+                envelope.file_ids._current_hashes(),
+                envelope.file_ids.original_sha256,
+            )
+
+        before = sent()
         other = contract_pdf('別の契約書')
         self.template.with_user(self.owner).write(
             {
@@ -137,16 +142,7 @@ class TestTemplates(CloudStampCase):
         )
         self.approver.write({'name': '鈴木 本部長', 'email': 'suzuki.new@cloudstamp.example'})
         self.template.with_user(self.owner).file_ids.unlink()
-        envelope.invalidate_recordset()
-        after = (
-            envelope.name,
-            envelope.message,
-            envelope.recipient_ids.mapped('name'),
-            envelope.recipient_ids.mapped('email'),
-            envelope.file_ids._current_hashes(),
-            envelope.file_ids.original_sha256,
-        )
-        self.assertEqual(after, before)
+        self.assertEqual(sent(), before)
         self.assertFalse(envelope.file_ids._verify_stored())
 
     def test_template_files_are_preflighted_when_saved(self):
